@@ -43,10 +43,10 @@ def is_factor(col: pd.Series) -> bool:
             or not pd.api.types.is_numeric_dtype(col))
 
 
-def as_factor(col: pd.Series) -> Factor:
-    """R's factor(col) with unused levels dropped."""
+def as_factor(col: pd.Series, keep_levels: bool = False) -> Factor:
+    """R's factor(col), unused levels dropped unless `keep_levels`."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        col = col.cat.remove_unused_categories()
+        col = col if keep_levels else col.cat.remove_unused_categories()
         return Factor(col.cat.codes.to_numpy(np.int64), [str(c) for c in col.cat.categories])
     values = np.sort(col.dropna().unique())
     codes = pd.Categorical(col, categories=values).codes.astype(np.int64)
@@ -105,9 +105,10 @@ def _full_coded(term: Term, present: set[frozenset], factors: dict[str, Factor])
     return {v for v in term if v in factors and frozenset(set(term) - {v}) not in present}
 
 
-def linear_design(lin: Linear, data: pd.DataFrame) -> tuple[np.ndarray, list[str], list[int]]:
+def linear_design(lin: Linear, data: pd.DataFrame,
+                  keep_levels: bool = False) -> tuple[np.ndarray, list[str], list[int]]:
     """Model matrix of the right-hand side `lin`: X, column names, assign."""
-    factors = {v: as_factor(data[v]) for v in lin.variables if is_factor(data[v])}
+    factors = {v: as_factor(data[v], keep_levels) for v in lin.variables if is_factor(data[v])}
     for v in lin.variables:
         if v not in factors and not pd.api.types.is_numeric_dtype(data[v]):
             raise FormulaError(f"column {v!r} is neither numeric nor categorical")

@@ -1,0 +1,114 @@
+"""lmer: linear mixed models fitted as lme4 fits them.
+
+    fit = lmer("IgG ~ Sex*Time + (1+Time|FamID) + (1+Time|Sex:IndID)", data=df)
+
+The steps are lme4's (Bates, Maechler, Bolker & Walker 2015): build X, Z and the
+relative covariance factor Lambda(theta); for each theta solve the penalized least
+squares problem (lib.pls) and evaluate the profiled REML criterion or ML deviance;
+minimize it over theta by BOBYQA from lme4's start (lib.optimize); run lme4's
+convergence checks (lib.convergence); then read off beta, sigma and the
+conditional modes at the optimum (lib.lmerfit).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.linalg as la
+
+from .convergence import check_convergence, deriv12
+from .design import complete_rows, linear_design
+from .formula import Formula, FormulaError, parse_formula
+from .lmerfit import LmerFit
+from .optimize import optimize_lmer
+from .pls import PlsSystem, profiled_deviance
+from .retrms import ReBlock, check_blocks, make_blocks
+
+RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
+
+
+@dataclass
+class LmerProblem:
+    """Everything fixed across theta: data, design matrices and the PLS system."""
+
+    formula: Formula
+    frame: pd.DataFrame
+    X: np.ndarray
+    y: np.ndarray
+    xnames: list[str]
+    blocks: list[ReBlock]
+    system: PlsSystem
+    messages: list[str]
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.concatenate([b.lower() for b in self.blocks])
+
+    @property
+    def start(self) -> np.ndarray:
+        return np.concatenate([b.start() for b in self.blocks])
+
+    def criterion(self, theta: np.ndarray, reml: bool) -> float:
+        """The profiled REML criterion or deviance at theta (lme4's devfun)."""
+        f = self.system.factor(np.asarray(theta, float))
+        return profiled_deviance(f, *self.X.shape, reml)
+
+
+def drop_rank_deficient(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """lme4's check.rankX = "message+drop.cols": keep a full-rank set of columns."""
+    if X.shape[1] == 0:
+        return X, names, []
+    _, R, piv = la.qr(X, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > RANK_TOL * d[0])) if d.size else 0
+    if rank == X.shape[1]:
+        return X, names, []
+    keep = np.sort(piv[:rank])
+    ndrop = X.shape[1] - rank
+    s = "s" if ndrop > 1 else ""
+    msg = f"fixed-effect model matrix is rank deficient so dropping {ndrop} column{s} / coefficient{s}"
+    return X[:, keep], [names[i] for i in keep], [msg]
+
+
+def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
+    """Parse and check the model, and build its matrices (lme4's lFormula)."""
+    f = formula if isinstance(formula, Formula) else parse_formula(formula, list(data.columns))
+    if not f.random:
+        raise FormulaError("No random effects terms specified in formula")
+    if f.response is None or f.response.is_cbind:
+        raise FormulaError("lmer needs a numeric response on the left of '~'")
+    frame = complete_rows(f, data)
+    if len(frame) == 0:
+        raise FormulaError("no complete rows: every row has a missing value in the model's columns")
+    y_col = frame[f.response.name]
+    if not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
+        raise FormulaError(f"the response {f.response.name!r} must be numeric")
+    y = y_col.to_numpy(float)
+    X, names, _ = linear_design(f.fixed, frame)
+    X, names, messages = drop_rank_deficient(X, names)
+    blocks = make_blocks(f.random, frame)
+    check_blocks(blocks, len(frame))
+    if np.ptp(y) == 0:
+        raise FormulaError("the response is constant: there is no variance to split")
+    return LmerProblem(f, frame, X, y, names, blocks, PlsSystem(blocks, X, y), messages)
+
+
+def lmer(formula: str | Formula, data: pd.DataFrame, REML: bool = True) -> LmerFit:
+    """Fit a linear mixed model by REML (default) or maximum likelihood."""
+    prob = setup(formula, data)
+    return fit_problem(prob, REML)
+
+
+def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> LmerFit:
+    """Optimize theta for a prepared problem and check the result as lme4 does."""
+    def fn(theta: np.ndarray) -> float:
+        return prob.criterion(theta, REML)
+
+    lower = prob.lower
+    opt = optimize_lmer(fn, prob.start if start is None else start, lower)
+    messages = prob.messages + opt.warnings
+    if len(opt.par):
+        g, H = deriv12(fn, opt.par, fn(opt.par))
+        messages += check_convergence(opt.par, lower, g, H)
+    return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)

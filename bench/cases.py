@@ -1,0 +1,139 @@
+"""The benchmark's cases: one row each, with the data maker and lme4's reference figures."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pandas as pd
+
+from synthetic import CROSSED_FORMULA, make_crossed
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BENCH_SHARED", "/work/shared"))
+REFERENCE = SHARED / "reference"
+IMMUNE_CSV = next(p for p in (REPO / "data/ImmuneData.csv", SHARED / "data/ImmuneData.csv") if p.exists())
+TIME0_MODELS = ("MMod", "MMod2", "MMod3")
+NOTED_LME4_CROSSED_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Reference:
+    """lme4's figures for a case: recorded seconds, criterion, and where the seconds come from."""
+
+    seconds: float | None = None
+    criterion: float | None = None
+    source: str = "—"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fit to time: formula, data maker, family (None = lmer), REML, lme4 reference."""
+
+    name: str
+    formula: str
+    data: Callable[[], pd.DataFrame]
+    family: str | None = None
+    reml: bool = True
+    reference: Reference = Reference()
+    big: bool = False
+    spellings: Mapping[str, str] = field(default_factory=dict)
+
+    def formula_for(self, engine: str) -> str:
+        """The formula as `engine` spells it (a peer may need an equivalent spelling)."""
+        return self.spellings.get(engine, self.formula)
+
+
+def _factors(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """df with `columns` made categorical."""
+    return df.assign(**{c: df[c].astype("category") for c in columns})
+
+
+@lru_cache(maxsize=None)
+def immune() -> pd.DataFrame:
+    """ImmuneData with factors, Sex:IndID as `SexInd` (for peers) and Low = IgG < 100."""
+    df = _factors(pd.read_csv(IMMUNE_CSV), ("FamID", "IndID", "Sex"))
+    sex_ind = df["Sex"].astype(str) + ":" + df["IndID"].astype(str)
+    return df.assign(SexInd=sex_ind.astype("category"), Low=(df["IgG"] < 100).astype(int))
+
+
+@lru_cache(maxsize=None)
+def immune_time0() -> pd.DataFrame:
+    """The Time == 0 subset of immune()."""
+    return immune().loc[lambda d: d["Time"] == 0].reset_index(drop=True)
+
+
+@lru_cache(maxsize=None)
+def months_low() -> pd.DataFrame:
+    """Per individual: months (of 18) with IgG below 100, plus MonthsHigh for peers."""
+    df = _factors(pd.read_csv(REFERENCE / "ImmuneMonthsLow.csv"), ("FamID", "IndID", "Sex"))
+    return df.assign(MonthsHigh=df["Months"] - df["MonthsLow"])
+
+
+@lru_cache(maxsize=None)
+def simulated_counts() -> pd.DataFrame:
+    """The seeded Poisson data set (12 sites x 25 doses)."""
+    return _factors(pd.read_csv(REFERENCE / "SimulatedCounts.csv"), ("Site",))
+
+
+@lru_cache(maxsize=None)
+def crossed() -> pd.DataFrame:
+    """The 70,000-row crossed design."""
+    return make_crossed()
+
+
+@lru_cache(maxsize=None)
+def _reference_json(name: str) -> dict:
+    """A reference JSON file from the shared folder."""
+    return json.loads((REFERENCE / name).read_text())
+
+
+def _seed_reference(entry: dict, reml: bool) -> Reference:
+    """Recorded lme4 seconds and REML criterion / deviance of a seed_lme4.json entry."""
+    return Reference(entry["fit_seconds"], entry["REMLcrit" if reml else "deviance"], "recorded")
+
+
+def glmer_reference(name: str) -> Reference:
+    """-2 logLik of an extras_lme4.json glmer fit (no seconds recorded)."""
+    entry = next(g for g in _reference_json("extras_lme4.json")["glmer"] if g["name"] == name)
+    return Reference(None, -2.0 * entry["logLik"])
+
+
+def _glmm_spelling(formula: str) -> dict[str, str]:
+    """glmm's parser rejects a grouping interaction `| Sex:IndID`: give it the SexInd column."""
+    return {"glmm": formula.replace("| Sex:IndID)", "| SexInd)")} if "| Sex:IndID)" in formula else {}
+
+
+def tutorial_cases() -> list[Case]:
+    """The seven lmer models of seed_lme4.json, by REML and by ML."""
+    seed = _reference_json("seed_lme4.json")
+    return [
+        Case(f"{name}/{'REML' if reml else 'ML'}", entry["formula"],
+             immune_time0 if name in TIME0_MODELS else immune, None, reml,
+             _seed_reference(entry, reml), spellings=_glmm_spelling(entry["formula"]))
+        for section, reml in (("lmer_reml", True), ("lmer_ml", False))
+        for name, entry in seed[section].items()
+    ]
+
+
+CBIND = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID)"
+CBIND_SPELLINGS = {"glmm": "cbind(MonthsLow, MonthsHigh) ~ Sex + (1 | FamID)",
+                   "mixedlm": "MonthsLow / Months ~ Sex + (1 | FamID)"}
+
+
+def all_cases() -> list[Case]:
+    """Every case, in table order."""
+    return tutorial_cases() + [
+        Case("crossed70k/REML", CROSSED_FORMULA, crossed, None, True,
+             Reference(NOTED_LME4_CROSSED_SECONDS, None, "noted"), big=True),
+        Case("LowBinary", "Low ~ Sex * Time + (1 | FamID)", immune, "binomial", False,
+             glmer_reference("LowBinary_FamID")),
+        Case("MonthsLow_cbind", CBIND, months_low, "binomial", False,
+             glmer_reference("MonthsLow_cbind"), spellings=CBIND_SPELLINGS),
+        Case("SimCounts_poisson", "Count ~ Dose + (1 | Site)", simulated_counts, "poisson", False,
+             glmer_reference("SimCounts_poisson")),
+    ]

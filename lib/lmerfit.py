@@ -136,8 +136,7 @@ class LmerFit:
         sys_, f = self.problem.system, self.factorization
         q, k1, n1 = sys_.q_rest, sys_.k1, sys_.n1
         theta = self.theta.to_numpy()
-        G = sys_.lambda_rest(theta)
-        L21 = (G.T @ (f.CB if sys_.dense else f.CB.toarray()))[:q]
+        L21 = sys_.coupling(f)[:q]
         L22 = f.L2[:q, :q]
         L1inv = np.linalg.inv(f.L1)
         # inverse of the u-block factor: [[L1^-1, 0], [-L22^-1 L21 L1^-1, L22^-1]]

@@ -60,17 +60,32 @@ class PlsSystem:
         self.m = W.shape[1]
         C = (W.T @ first.Z()).tocsr()
         self.dense = self.m * first.q <= _DENSE_LIMIT
-        self.C = C.toarray().reshape(self.m, self.n1, self.k1) if self.dense else C
+        # dense coupling stored level-major, (levels, m, k1), for batched matmuls
+        self.C = C.toarray().reshape(self.m, self.n1, self.k1).transpose(1, 0, 2).copy() \
+            if self.dense else C
+        self._rest_cols = []
+        at = 0
+        for b in blocks[1:]:
+            self._rest_cols.append((at, b))
+            at += b.q
         self.D = (W.T @ W).toarray()
         self._bsr_index = (np.arange(self.n1), np.arange(self.n1 + 1))
         self.X, self.y = X, y
 
     # -- per-theta work --------------------------------------------------
-    def lambda_rest(self, theta: np.ndarray) -> sp.csr_matrix:
-        """Block-diagonal Lambda of the terms after the first, then I for X and y."""
-        parts = [sp.kron(sp.identity(b.nlevels), b.T(theta[s]))
-                 for b, s in zip(self.blocks[1:], self.slices[1:])]
-        return sp.block_diag(parts + [sp.identity(self.p + 1)], format="csr")
+    def rest_transpose_times(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """G' A for G = blockdiag(I (x) T_b for the terms after the first, I for X and y)."""
+        A = A.copy()
+        for (at, b), s in zip(self._rest_cols, self.slices[1:]):
+            T = b.T(theta[s])
+            rows = A[at:at + b.q].reshape(b.nlevels, b.k, -1)
+            A[at:at + b.q] = np.einsum("lk,jl...->jk...", T, rows).reshape(b.q, -1) if b.k > 1 \
+                else rows.reshape(b.q, -1) * T[0, 0]
+        return A
+
+    def _congruence(self, theta: np.ndarray, S: np.ndarray) -> np.ndarray:
+        """G' S G for symmetric S."""
+        return self.rest_transpose_times(theta, self.rest_transpose_times(theta, S).T)
 
     def factor(self, theta: np.ndarray) -> Factorization:
         T1 = self.blocks[0].T(theta[self.slices[0]])
@@ -78,14 +93,13 @@ class PlsSystem:
         L1 = np.linalg.cholesky(M)
         B = T1 @ np.linalg.inv(L1).transpose(0, 2, 1)  # Lambda_1 L_1^{-T}, level by level
         if self.dense:
-            CB = np.einsum("mjk,jkl->mjl", self.C, B).reshape(self.m, -1)
+            CB = (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1)
             P = CB @ CB.T
         else:
             Bsp = sp.bsr_matrix((B, *self._bsr_index), shape=(self.n1 * self.k1,) * 2)
             CB = (self.C @ Bsp).tocsr()
             P = (CB @ CB.T).toarray()
-        G = self.lambda_rest(theta)
-        S = G.T @ (G.T @ (self.D - P)).T
+        S = self._congruence(theta, self.D - P)
         S[np.arange(self.q_rest), np.arange(self.q_rest)] += 1.0
         L2 = la.cholesky(S, lower=True, check_finite=False)
         d1 = np.log(np.diagonal(L1, axis1=1, axis2=2))
@@ -104,14 +118,17 @@ class PlsSystem:
     # -- the solution at a theta ------------------------------------------
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and the spherical random effects u (first block's levels first)."""
-        G = self.lambda_rest(f.theta)
-        L21 = G.T @ (f.CB if self.dense else f.CB.toarray())  # m x q1
+        L21 = self.coupling(f)
         x2 = la.solve_triangular(f.L2[:-1, :-1].T, f.L2[-1, :-1], lower=False)
         r1 = L21[-1, :] - L21[:-1, :].T @ x2
         r1 = r1.reshape(self.n1, self.k1)
         u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1[:, :, None])[:, :, 0].ravel()
         beta = x2[self.q_rest:]
         return beta, np.concatenate([u1, x2[:self.q_rest]])
+
+    def coupling(self, f: Factorization) -> np.ndarray:
+        """The factor's dense m x q1 block below the first block."""
+        return self.rest_transpose_times(f.theta, f.CB if self.dense else f.CB.toarray())
 
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""

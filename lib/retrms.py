@@ -9,6 +9,7 @@ levels as lme4 does; the diagonal of each T is bounded below by 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -56,8 +57,7 @@ class ReBlock:
 
     def tril_index(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions of theta in T, column by column (R's lower.tri order)."""
-        cols, rows = np.triu_indices(self.k)  # column-major lower triangle
-        return rows, cols
+        return _tril_index(self.k)
 
     def T(self, theta: np.ndarray) -> np.ndarray:
         out = np.zeros((self.k, self.k))
@@ -75,6 +75,12 @@ class ReBlock:
         rows = np.repeat(np.arange(n), self.k)
         cols = (self.factor.codes[:, None] * self.k + np.arange(self.k)).ravel()
         return sp.csc_matrix((self.X.ravel(), (rows, cols)), shape=(n, self.q))
+
+
+@lru_cache(maxsize=None)
+def _tril_index(k: int) -> tuple[np.ndarray, np.ndarray]:
+    cols, rows = np.triu_indices(k)  # the upper triangle row by row is the lower one column by column
+    return rows, cols
 
 
 def _split_uncorrelated(term: RandomTerm) -> list[RandomTerm]:

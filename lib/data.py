@@ -126,3 +126,10 @@ def individuals_per_family(df: pd.DataFrame, time: int = 0) -> pd.DataFrame:
 def individual_labels(df: pd.DataFrame) -> pd.Series:
     """A label per person: IndID and Sex ('16-M'), since each IndID code holds two siblings."""
     return df["IndID"].astype(str) + "-" + df["Sex"].astype(str)
+
+
+def individual_choices(df: pd.DataFrame) -> list[str]:
+    """Every person's label, by IndID code then sex."""
+    people = df[["IndID", "Sex"]].drop_duplicates().astype({"IndID": int, "Sex": str})
+    people = people.sort_values(["IndID", "Sex"])
+    return list(people["IndID"].astype(str) + "-" + people["Sex"])

@@ -52,6 +52,15 @@ class LmFit:
     def nobs(self) -> int:
         return len(self.residuals)
 
+    def fit_statistics(self) -> pd.DataFrame:
+        """The numbers under summary.lm's coefficient table, one per row."""
+        rows = [("Residual standard error", self.sigma), ("Residual degrees of freedom", self.df_residual),
+                ("Multiple R-squared", self.r_squared), ("Adjusted R-squared", self.adj_r_squared)]
+        if self.fstatistic is not None:
+            value, df1, df2 = self.fstatistic
+            rows += [(f"F-statistic (on {df1} and {df2} DF)", value), ("p-value of F", self.f_pvalue)]
+        return pd.DataFrame(rows, columns=["statistic", "value"]).set_index("statistic")
+
     def summary(self) -> str:
         """The text of R's print(summary(fit))."""
         return summary_text(self)

@@ -1,0 +1,97 @@
+"""The app in a real browser: a Streamlit server and headless Chromium (playwright).
+
+Skipped when Chromium or playwright is missing, unless REQUIRE_BROWSER=1 (as in CI),
+which turns the skip into a failure.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.serve import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_until_rendered
+
+TIMEOUT_MS = 60_000
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+@pytest.fixture(scope="module")
+def page():
+    reason = _missing()
+    if reason:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are required (REQUIRE_BROWSER=1) but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with streamlit_server() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.base_url = url
+        yield tab
+        browser.close()
+
+
+def open_page(tab, path: str) -> None:
+    tab.goto(f"{tab.base_url}/{path}")
+    wait_until_rendered(tab, TIMEOUT_MS)
+
+
+def assert_no_error_box(tab) -> None:
+    assert tab.locator('[data-testid="stException"]').count() == 0
+    errors = tab.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def coef(ref: dict, name: str) -> str:
+    """An estimate as R's summary prints it here (4 decimals)."""
+    return f"{next(r['Estimate'] for r in ref['coef'] if r['_row'] == name):.4f}"
+
+
+def test_fixed_effects_page_renders_r_numbers(page, lm_refs):
+    open_page(page, "fixed_effects")
+    page.get_by_text(coef(lm_refs["LMod"], "SexM"), exact=False).first.wait_for()
+    page.get_by_text("Residual standard error: 6.147 on 268").first.wait_for()
+    assert_no_error_box(page)
+
+
+def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
+    open_page(page, "fixed_effects")
+    page.get_by_text("FamID", exact=True).first.click()
+    page.get_by_text("Coding error!").first.wait_for()
+    page.get_by_text("a factor (after as.factor)").click()
+    page.get_by_text(coef(lm_refs["LMod2"], "FamID2"), exact=False).first.wait_for()
+    assert_no_error_box(page)
+
+
+@pytest.mark.parametrize("path, key_text", [
+    ("", "Fixed or random?"),
+    ("data", 'Factor w/ 8 levels "1","2","3","4",..:'),
+])
+def test_page_renders(page, path, key_text):
+    open_page(page, path)
+    page.get_by_text(key_text, exact=False).first.wait_for()
+    assert_no_error_box(page)
+
+
+def test_bad_formula_shows_an_error_box_not_a_traceback(page):
+    open_page(page, "fixed_effects")
+    page.get_by_text("Write the formula myself").click()
+    box = page.get_by_label("Formula (R syntax, fixed effects only)")
+    box.fill("IgG ~ Sex + Weight")
+    box.press("Enter")
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.first.wait_for()
+    assert "unknown column 'Weight'" in error.first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -207,6 +207,9 @@ def _notes(case: Case, results: dict[str, dict], live: dict | None) -> list[str]
     """Why a cell is n/a / ERR / timeout, and which peers got an equivalent spelling."""
     engines = {**results, **({"lme4": live} if live else {})}
     notes = [f"{e}: {r['reason']}" for e, r in engines.items() if r["status"] != "ok" and r.get("reason")]
+    if live and live["status"] == "ok" and case.reference.criterion is not None:
+        drift = live["criterion"] - case.reference.criterion
+        notes += [f"lme4 live criterion differs from the JSON by {drift:+.1e}"] if abs(drift) > TOLERANCE else []
     return notes + [f"{e}* fitted {f!r}" for e, f in case.spellings.items() if results.get(e, {}).get("status") == "ok"]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.linalg as la
+from threadpoolctl import threadpool_limits
 
 from .convergence import check_convergence, deriv12
 from .design import complete_rows, linear_design
@@ -102,6 +103,13 @@ def lmer(formula: str | Formula, data: pd.DataFrame, REML: bool = True) -> LmerF
 
 def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> LmerFit:
     """Optimize theta for a prepared problem and check the result as lme4 does."""
+    # Small dense factorizations run faster on one BLAS thread, and a classroom server
+    # runs many fits at once: threads would only fight over the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit(prob, REML, start)
+
+
+def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
     def fn(theta: np.ndarray) -> float:
         return prob.criterion(theta, REML)
 

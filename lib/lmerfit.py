@@ -37,7 +37,7 @@ class LmerFit:
     def from_optimum(cls, prob: "LmerProblem", theta: np.ndarray, REML: bool,
                      messages: list[str], trace: list) -> "LmerFit":
         f = prob.system.factor(theta)
-        beta, u = prob.system.solve(f)
+        beta, u = f.beta, f.u
         n, p = prob.X.shape
         sigma = float(np.sqrt(f.pwrss / (n - p if REML else n)))
         names = [n for b in prob.blocks for n in b.theta_names()]
@@ -136,7 +136,7 @@ class LmerFit:
         sys_, f = self.problem.system, self.factorization
         q, k1, n1 = sys_.q_rest, sys_.k1, sys_.n1
         theta = self.theta.to_numpy()
-        L21 = sys_.coupling(f)[:q]
+        L21 = sys_.coupling_block(f)[:q]
         L22 = f.L2[:q, :q]
         L1inv = np.linalg.inv(f.L1)
         # inverse of the u-block factor: [[L1^-1, 0], [-L22^-1 L21 L1^-1, L22^-1]]

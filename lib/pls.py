@@ -6,14 +6,17 @@ For given theta, lme4 (Bates et al. 2015, section 3) solves
 
 through the Cholesky factor of the cross-product matrix of [Z Lambda, X, y], with
 the identity added to the u-block. Its pieces give everything the profiled
-criteria need: log|L_Z|^2, log|R_X|^2 and the penalized residual sum of squares r^2
-(the square of the factor's last diagonal element).
+criteria need: log|L_Z|^2, log|R_X|^2 and the penalized residual sum of squares r^2.
 
 The factor is computed in two blocks, as MixedModels.jl does. The first block is the
 term with the most levels: its cross product is block diagonal (one k x k block per
 level, since each observation belongs to one level), so its factor is a batch of
-small Cholesky factors. Everything after it (the other terms, X and y: m columns in
-all) forms a dense m x m trailing block, updated by the first block's contribution
+small Cholesky factors L1_j. Everything after it (the other terms, X and y: m columns)
+forms a dense m x m trailing block S, updated by the first block's contribution
+
+    S = G' (D - C W C') G + [I 0; 0 0],   W = blockdiag_j(T1 (T1' A_j T1 + I)^-1 T1'),
+
+with C = [Z_rest X y]' Z_1, D = [Z_rest X y]'[Z_rest X y] and G the trailing Lambda,
 and factored by LAPACK. Nothing n x q or q x q is ever dense.
 """
 from __future__ import annotations
@@ -26,29 +29,90 @@ import scipy.sparse as sp
 
 from .retrms import ReBlock, theta_slices
 
-_DENSE_LIMIT = 4_000_000  # entries of the m x q1 coupling block kept dense below this
+_DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 
 
 @dataclass
 class Factorization:
-    """The blocked factor at one theta, and the criterion's pieces."""
+    """The blocked factor at one theta, the criterion's pieces and the solution."""
 
     theta: np.ndarray
     L1: np.ndarray  # (levels, k1, k1) Cholesky factors of the first block
-    CB: np.ndarray | sp.csr_matrix  # m x q1 coupling, before the trailing Lambda
+    B: np.ndarray  # (levels, k1, k1): T1 L1_j^{-T}, the first block's part of the coupling
     L2: np.ndarray  # m x m lower Cholesky factor of the trailing block
     ldL2: float  # log-determinant of L_Z L_Z'
     ldRX2: float  # log-determinant of R_X' R_X
-    pwrss: float  # penalized weighted residual sum of squares r^2
+    pwrss: float = np.nan  # penalized residual sum of squares r^2
     beta: np.ndarray | None = None
     u: np.ndarray | None = None  # spherical random effects, first block's levels first
+
+
+class _DenseCoupling:
+    """C kept dense, level-major (levels, m, k1): batched matmuls for small models."""
+
+    def __init__(self, C: sp.csr_matrix, m: int, n1: int, k1: int):
+        self.C = C.toarray().reshape(m, n1, k1).transpose(1, 0, 2).copy()
+        self.m = m
+
+    def matrix(self, B: np.ndarray) -> np.ndarray:
+        """C Bsp as a dense m x q1 matrix."""
+        return (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1)
+
+    def gram(self, B: np.ndarray) -> np.ndarray:
+        CB = self.matrix(B)
+        return CB @ CB.T
+
+    def t_times(self, B: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(C Bsp)' v."""
+        return self.matrix(B).T @ v
+
+
+class _SparseCoupling:
+    """C sparse; C W C' by products precomputed once per pair of rows sharing a level.
+
+    This is the symbolic analysis that is reused across theta: which entries of the
+    trailing block each level touches never changes, only the weights W_j do.
+    """
+
+    def __init__(self, C: sp.csr_matrix, m: int, n1: int, k1: int):
+        self.C, self.m, self.k1 = C.tocsc(), m, k1
+        target, widx, prods = [], [], []
+        for j in range(n1):
+            block = self.C[:, j * k1:(j + 1) * k1].tocoo()
+            rows = np.unique(block.row)
+            dense = np.zeros((len(rows), k1))
+            dense[np.searchsorted(rows, block.row), block.col] = block.data
+            a, b = np.triu_indices(len(rows))
+            for c in range(k1):
+                for d in range(k1):
+                    target.append(rows[a] * m + rows[b])
+                    widx.append(np.full(len(a), (j * k1 + c) * k1 + d, np.int64))
+                    prods.append(dense[a, c] * dense[b, d])
+        self.target = np.concatenate(target)
+        self.widx = np.concatenate(widx)
+        self.prods = np.concatenate(prods)
+
+    def gram(self, B: np.ndarray) -> np.ndarray:
+        W = B @ B.transpose(0, 2, 1)
+        upper = np.bincount(self.target, self.prods * W.ravel()[self.widx],
+                            minlength=self.m * self.m).reshape(self.m, self.m)
+        return upper + np.triu(upper, 1).T
+
+    def matrix(self, B: np.ndarray) -> np.ndarray:
+        n1 = B.shape[0]
+        Bsp = sp.bsr_matrix((B, np.arange(n1), np.arange(n1 + 1)), shape=(n1 * self.k1,) * 2)
+        return (self.C @ Bsp).toarray()
+
+    def t_times(self, B: np.ndarray, v: np.ndarray) -> np.ndarray:
+        w = (self.C.T @ v).reshape(-1, self.k1)
+        return np.einsum("jkl,jk->jl", B, w).ravel()
 
 
 class PlsSystem:
     """Cross products of [Z, X, y] prepared once; `factor(theta)` per evaluation."""
 
     def __init__(self, blocks: list[ReBlock], X: np.ndarray, y: np.ndarray):
-        self.blocks = blocks
+        self.blocks, self.X, self.y = blocks, X, y
         self.slices = theta_slices(blocks)
         self.n, self.p = X.shape
         first = blocks[0]
@@ -60,75 +124,77 @@ class PlsSystem:
         self.m = W.shape[1]
         C = (W.T @ first.Z()).tocsr()
         self.dense = self.m * first.q <= _DENSE_LIMIT
-        # dense coupling stored level-major, (levels, m, k1), for batched matmuls
-        self.C = C.toarray().reshape(self.m, self.n1, self.k1).transpose(1, 0, 2).copy() \
-            if self.dense else C
-        self._rest_cols = []
-        at = 0
-        for b in blocks[1:]:
-            self._rest_cols.append((at, b))
-            at += b.q
+        kind = _DenseCoupling if self.dense else _SparseCoupling
+        self.coupling = kind(C, self.m, self.n1, self.k1)
         self.D = (W.T @ W).toarray()
-        self._bsr_index = (np.arange(self.n1), np.arange(self.n1 + 1))
-        self.X, self.y = X, y
+        starts = np.cumsum([0] + [b.q for b in blocks[1:]])
+        self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
 
-    # -- per-theta work --------------------------------------------------
-    def rest_transpose_times(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """G' A for G = blockdiag(I (x) T_b for the terms after the first, I for X and y)."""
+    # -- the trailing Lambda, G = blockdiag(I (x) T_b ..., I) ------------------
+    def _rest_T(self, theta: np.ndarray):
+        return [(at, b, b.T(theta[s])) for at, b, s in self._rest]
+
+    def _g_vector(self, theta: np.ndarray) -> np.ndarray | None:
+        """G's diagonal when every trailing term is scalar, else None."""
+        if any(b.k > 1 for b in self.blocks[1:]):
+            return None
+        parts = [np.full(b.q, T[0, 0]) for _, b, T in self._rest_T(theta)]
+        return np.concatenate(parts + [np.ones(self.p + 1)])
+
+    def g_transpose_times(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """G' A, level block by level block."""
         A = A.copy()
-        for (at, b), s in zip(self._rest_cols, self.slices[1:]):
-            T = b.T(theta[s])
+        for at, b, T in self._rest_T(theta):
             rows = A[at:at + b.q].reshape(b.nlevels, b.k, -1)
-            A[at:at + b.q] = np.einsum("lk,jl...->jk...", T, rows).reshape(b.q, -1) if b.k > 1 \
-                else rows.reshape(b.q, -1) * T[0, 0]
+            A[at:at + b.q] = np.einsum("lk,jl...->jk...", T, rows).reshape(b.q, -1)
         return A
+
+    def g_times(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """G v for a vector v."""
+        v = v.copy()
+        for at, b, T in self._rest_T(theta):
+            v[at:at + b.q] = (v[at:at + b.q].reshape(b.nlevels, b.k) @ T.T).ravel()
+        return v
 
     def _congruence(self, theta: np.ndarray, S: np.ndarray) -> np.ndarray:
         """G' S G for symmetric S."""
-        return self.rest_transpose_times(theta, self.rest_transpose_times(theta, S).T)
+        g = self._g_vector(theta)
+        if g is not None:
+            return S * np.outer(g, g)
+        return self.g_transpose_times(theta, self.g_transpose_times(theta, S).T)
 
+    # -- per-theta work --------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factorization:
+        """The blocked Cholesky factor at theta, with beta, u and r^2."""
+        theta = np.asarray(theta, float)
         T1 = self.blocks[0].T(theta[self.slices[0]])
-        M = T1.T @ self.A11 @ T1 + np.eye(self.k1)
-        L1 = np.linalg.cholesky(M)
+        L1 = np.linalg.cholesky(T1.T @ self.A11 @ T1 + np.eye(self.k1))
         B = T1 @ np.linalg.inv(L1).transpose(0, 2, 1)  # Lambda_1 L_1^{-T}, level by level
-        if self.dense:
-            CB = (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1)
-            P = CB @ CB.T
-        else:
-            Bsp = sp.bsr_matrix((B, *self._bsr_index), shape=(self.n1 * self.k1,) * 2)
-            CB = (self.C @ Bsp).tocsr()
-            P = (CB @ CB.T).toarray()
-        S = self._congruence(theta, self.D - P)
+        S = self._congruence(theta, self.D - self.coupling.gram(B))
         S[np.arange(self.q_rest), np.arange(self.q_rest)] += 1.0
         L2 = la.cholesky(S, lower=True, check_finite=False)
         d1 = np.log(np.diagonal(L1, axis1=1, axis2=2))
         d2 = np.log(np.diag(L2))
         q, p = self.q_rest, self.p
-        f = Factorization(theta.copy(), L1, CB, L2, 2 * (d1.sum() + d2[:q].sum()),
-                          2 * d2[q:q + p].sum(), np.nan)
+        f = Factorization(theta.copy(), L1, B, L2, 2 * (d1.sum() + d2[:q].sum()), 2 * d2[q:q + p].sum())
+        f.beta, f.u = self.solve(f)
         # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
         # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        beta, u = self.solve(f)
-        resid = self.y - self.X @ beta - self.z_times(self.lambda_times(theta, u))
-        f.pwrss = float(resid @ resid + u @ u)
-        f.beta, f.u = beta, u
+        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(theta, f.u))
+        f.pwrss = float(resid @ resid + f.u @ f.u)
         return f
 
-    # -- the solution at a theta ------------------------------------------
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
-        """beta and the spherical random effects u (first block's levels first)."""
-        L21 = self.coupling(f)
-        x2 = la.solve_triangular(f.L2[:-1, :-1].T, f.L2[-1, :-1], lower=False)
-        r1 = L21[-1, :] - L21[:-1, :].T @ x2
-        r1 = r1.reshape(self.n1, self.k1)
-        u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1[:, :, None])[:, :, 0].ravel()
-        beta = x2[self.q_rest:]
-        return beta, np.concatenate([u1, x2[:self.q_rest]])
+        """beta and u by back substitution: L' [u; beta] = the factor's last row."""
+        x2 = la.solve_triangular(f.L2[:-1, :-1].T, f.L2[-1, :-1], lower=False, check_finite=False)
+        # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
+        r1 = self.coupling.t_times(f.B, self.g_times(f.theta, np.append(-x2, 1.0)))
+        u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
+        return x2[self.q_rest:], np.concatenate([u1.ravel(), x2[:self.q_rest]])
 
-    def coupling(self, f: Factorization) -> np.ndarray:
-        """The factor's dense m x q1 block below the first block."""
-        return self.rest_transpose_times(f.theta, f.CB if self.dense else f.CB.toarray())
+    def coupling_block(self, f: Factorization) -> np.ndarray:
+        """The factor's dense m x q1 block below the first block (for conditional variances)."""
+        return self.g_transpose_times(f.theta, self.coupling.matrix(f.B))
 
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""

@@ -53,10 +53,13 @@ class _DenseCoupling:
     def __init__(self, C: sp.csr_matrix, m: int, n1: int, k1: int):
         self.C = C.toarray().reshape(m, n1, k1).transpose(1, 0, 2).copy()
         self.m = m
+        self._last: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
-        """C Bsp as a dense m x q1 matrix."""
-        return (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1)
+        """C Bsp as a dense m x q1 matrix (kept for the B of the latest factor)."""
+        if self._last[0] is not B:
+            self._last = (B, (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1))
+        return self._last[1]
 
     def gram(self, B: np.ndarray) -> np.ndarray:
         CB = self.matrix(B)

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -39,6 +40,7 @@ TOLERANCE = 1e-3
 TUTORIAL_TARGET = 0.5
 CROSSED_TARGET = 0.3
 MEMORY_TARGET_MIB = 2048.0
+BUSY_WARNING = 0.5
 
 
 @dataclass(frozen=True)
@@ -302,16 +304,31 @@ def footer(outcomes: list[tuple[Case, dict, dict | None]]) -> list[str]:
     return lines
 
 
-def preamble(settings: Settings, results: Iterable[dict[str, dict]]) -> list[str]:
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cpus(seconds: float = 1.0) -> float:
+    """How many CPUs other processes keep busy, averaged over `seconds`."""
+    busy0, total0 = _cpu_times()
+    time.sleep(seconds)
+    busy1, total1 = _cpu_times()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
+
+
+def preamble(settings: Settings, results: Iterable[dict[str, dict]], busy: float) -> list[str]:
     """Machine, versions and method, printed above the table."""
     versions = {}
     for per_engine in results:
         versions.update({e: r["version"] for e, r in per_engine.items() if e in PEERS and r.get("version")})
     import numpy
     peers = ", ".join(f"{p} {versions.get(p, '?')}" for p in PEERS) if settings.peer_python else "not run"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    warning = " — machine busy, timings unreliable" if busy > BUSY_WARNING else ""
     return [f"Python {platform.python_version()}, numpy {numpy.__version__}, {os.cpu_count()} CPUs "
-            f"(load average at the end {load}); peers: {peers}; "
+            f"({busy:.1f} busy with other work before the run{warning}); peers: {peers}; "
             f"lme4 live: {settings.live_r_note}",
             f"Each fit: fresh process, one warm-up, median wall clock of {settings.repeats} repeats "
             f"({settings.big_repeats} on big cases). Δcrit = engine − lme4 (REML criterion, ML deviance, "
@@ -361,6 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     cases = select_cases(args.only)
     settings = make_settings(args)
+    busy = busy_cpus()
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp_name:
         tmp = Path(tmp_name)
         csvs = write_datasets(cases, tmp)
@@ -371,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
             outcomes.append((case, run_case(case, csvs[case.name], settings, tmp), live.get(case.name)))
     notes = Footnotes()
     rows = [table_row(c, r, lv, notes) for c, r, lv in outcomes]
-    print("\n".join(preamble(settings, (r for _, r, _ in outcomes))))
+    print("\n".join(preamble(settings, (r for _, r, _ in outcomes), busy)))
     print(format_table(rows))
     print("\n".join(notes.lines() + footer(outcomes)))
     if args.json:

@@ -17,9 +17,14 @@ def write_frame(df: pd.DataFrame, csv_path: Path) -> Path:
     return meta_path
 
 
+def read_factors(csv_path: Path) -> dict[str, list[str]]:
+    """The factor columns write_frame recorded beside csv_path, with their levels in order."""
+    return json.loads(csv_path.with_suffix(".factors.json").read_text())
+
+
 def read_frame(csv_path: Path) -> pd.DataFrame:
     """Read back what write_frame wrote, factors as categoricals with their level order."""
-    factors: dict[str, list[str]] = json.loads(csv_path.with_suffix(".factors.json").read_text())
+    factors = read_factors(csv_path)
     df = pd.read_csv(csv_path, dtype={c: str for c in factors})
     for col, levels in factors.items():
         df[col] = pd.Categorical(df[col], categories=levels)

@@ -1,6 +1,7 @@
 """Benchmark our mixed-model fits against lme4 and two PyPI peers (glmm, mixedlm).
 
 usage: python bench/run.py [--quick] [--only NAME ...] [--peers | --no-peers] [--no-live-r]
+                           [--repeats N] [--json PATH]
 
 Every fit runs in a fresh subprocess (bench/peer_worker.py): ours under this Python,
 the peers under bench/.venv (created and filled from bench/peer-requirements.txt on
@@ -28,7 +29,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from cases import NOTED_LME4_CROSSED_SECONDS, REPO, Case, all_cases  # noqa: E402
-from datafile import write_frame  # noqa: E402
+from datafile import read_factors, write_frame  # noqa: E402
 from lme4_live import RCase, lme4_available, run_lme4  # noqa: E402
 from peer_worker import MARK  # noqa: E402
 
@@ -145,7 +146,7 @@ def run_live_lme4(cases: list[Case], csvs: dict[str, Path], settings: Settings) 
     """lme4's live results by case name (empty when R is not used)."""
     if not settings.live_r:
         return {}
-    r_cases = [RCase(c.name, csvs[c.name], json.loads(csvs[c.name].with_suffix(".factors.json").read_text()),
+    r_cases = [RCase(c.name, csvs[c.name], read_factors(csvs[c.name]),
                      c.formula, c.family, c.reml, settings.repeats_for(c)) for c in cases]
     log(f"Timing lme4 live in R on {len(r_cases)} case(s) ...")
     return run_lme4(r_cases)
@@ -319,6 +320,14 @@ def busy_cpus(seconds: float = 1.0) -> float:
     return (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
 
 
+def our_revision() -> str:
+    """The commit lib/ is at, and whether the work tree changes it (the bench fits the work tree)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--", "lib") else "")
+
+
 def preamble(settings: Settings, results: Iterable[dict[str, dict]], busy: float) -> list[str]:
     """Machine, versions and method, printed above the table."""
     versions = {}
@@ -327,10 +336,10 @@ def preamble(settings: Settings, results: Iterable[dict[str, dict]], busy: float
     import numpy
     peers = ", ".join(f"{p} {versions.get(p, '?')}" for p in PEERS) if settings.peer_python else "not run"
     warning = " — machine busy, timings unreliable" if busy > BUSY_WARNING else ""
-    return [f"Python {platform.python_version()}, numpy {numpy.__version__}, {os.cpu_count()} CPUs "
-            f"({busy:.1f} busy with other work before the run{warning}); peers: {peers}; "
-            f"lme4 live: {settings.live_r_note}",
-            f"Each fit: fresh process, one warm-up, median wall clock of {settings.repeats} repeats "
+    return [f"Machine: Python {platform.python_version()}, numpy {numpy.__version__}, {os.cpu_count()} CPUs, "
+            f"{busy:.1f} of them busy with other work before the run{warning}",
+            f"Engines: ours = lib at {our_revision()}; peers: {peers}; lme4 live: {settings.live_r_note}",
+            f"Method: each fit in a fresh process, one warm-up, median wall clock of {settings.repeats} repeats "
             f"({settings.big_repeats} on big cases). Δcrit = engine − lme4 (REML criterion, ML deviance, "
             f"or -2 logLik for glmer); ok when |Δ| ≤ {TOLERANCE:g}. * = equivalent formula spelling, see notes."]
 

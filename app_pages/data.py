@@ -30,13 +30,10 @@ st.caption(f"{table.shape[0]:,} rows × {table.shape[1]} columns. The tutorial's
            "long format; the wide one puts the 18 months side by side (`IgG.0` … `IgG.17`).")
 
 st.header("What R sees: `str()`")
-left, right = st.columns(2)
-with left:
-    st.markdown("As `read.csv()` reads the file:")
-    st.code(str_summary(raw), language=None)
-with right:
-    st.markdown("After `as.factor()` of IndID, FamID and Sex:")
-    st.code(str_summary(prepared), language=None)
+st.markdown("As `read.csv()` reads the file:")
+st.code(str_summary(raw), language=None)
+st.markdown("After `as.factor()` of IndID, FamID and Sex:")
+st.code(str_summary(prepared), language=None)
 st.markdown(
     """
 `read.csv()` sees only digits in FamID and IndID, so it makes them **integers** — numbers

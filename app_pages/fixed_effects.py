@@ -86,11 +86,8 @@ elif uses_famid:
             "are each family's difference from it.")
 
 st.subheader("The same in R, and with this app's lib")
-r_col, py_col = st.columns(2)
-with r_col:
-    st.code(r_code(formula, time, famid_factor), language="r")
-with py_col:
-    st.code(python_code(formula, time, famid_factor), language="python")
+st.code(r_code(formula, time, famid_factor), language="r")
+st.code(python_code(formula, time, famid_factor), language="python")
 
 st.header("How many parameters would fixed effects need over time?")
 st.markdown(

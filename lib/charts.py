@@ -38,7 +38,7 @@ def igg_by_family(long: pd.DataFrame, time: int = 0) -> alt.Chart:
     frame = _plot_frame(long[long["Time"] == time])
     return alt.Chart(frame).mark_tick(thickness=2, size=18).encode(
         x=alt.X("FamID:N", title="Family (FamID)", sort=[str(k) for k in range(1, 9)],
-                  axis=alt.Axis(labelAngle=0)),
+                axis=alt.Axis(labelAngle=0)),
         y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)),
         color=alt.Color("Sex:N", scale=SEX_COLOURS), xOffset="Sex:N",
         tooltip=["Individual:N", "FamID:N", "Sex:N", alt.Tooltip("IgG:Q", format=".2f")],

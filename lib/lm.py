@@ -80,6 +80,8 @@ def lm(formula: str, data: pd.DataFrame, data_name: str = "data") -> LmFit:
                            f"{f.random[0].label}; use lmer() for those")
     if f.response is None or f.response.is_cbind:
         raise FormulaError("lm() needs one numeric response left of '~', as in IgG ~ Sex")
+    if f.response.name in f.fixed.variables:
+        raise FormulaError(f"the response {f.response.name} cannot also be a predictor")
     design = fixed_design(f, data)
     call = f"lm(formula = {deparse_formula(formula)}, data = {data_name})"
     return fit_design(design, call=call, response=f.response.name)

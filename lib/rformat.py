@@ -219,7 +219,23 @@ def _parse(s: str) -> float:
         return math.nan
 
 
-def print_coefmat(table: pd.DataFrame, digits: int = 5, *, signif_stars_: bool = True,
+def _coef_cells(cs: np.ndarray, digits: int) -> np.ndarray:
+    """Estimates and SEs: rounded by the smallest one's magnitude, then formatted together."""
+    acs = np.abs(cs[np.isfinite(cs) & (cs != 0)])
+    digmin = 1 + np.floor(np.log10([acs.min(), acs.max()])) if acs.size else np.array([1.0])
+    dec = int(max(1, *(digits - digmin)))
+    return np.array(format_numbers(r_round(cs.ravel(), dec), digits), dtype=object).reshape(cs.shape)
+
+
+def _unzero(cf: np.ndarray, x: np.ndarray, cols: list[int], digits: int) -> None:
+    """A non-zero number that formatting rounded to 0 is shown with digits - 1 instead."""
+    for j in cols:
+        for i in range(x.shape[0]):
+            if np.isfinite(x[i, j]) and x[i, j] != 0 and _parse(cf[i, j]) == 0:
+                cf[i, j] = format_signif(x[i, j], max(1, digits - 1))
+
+
+def print_coefmat(table: pd.DataFrame, digits: int = 5, *, stars: bool = True,
                   dig_tst: int | None = None, cs_ind: Sequence[int] | None = None,
                   tst_ind: Sequence[int] | None = None, zap_ind: Sequence[int] = (),
                   has_pvalue: bool | None = None, na_print: str = "NA",
@@ -239,45 +255,32 @@ def print_coefmat(table: pd.DataFrame, digits: int = 5, *, signif_stars_: bool =
     tst_ind = [k] if tst_ind is None else list(tst_ind)
     dig_tst = max(1, min(5, digits - 1)) if dig_tst is None else dig_tst
     cf = np.full((nr, nc), "", dtype=object)
-    ok = ~np.isnan(x)
     for i in zap_ind:
         x[:, i] = zapsmall(x[:, i], digits)
     if cs_ind:
-        cs = x[:, cs_ind]
-        acs = np.abs(cs[np.isfinite(cs) & (cs != 0)])
-        digmin = 1 + np.floor(np.log10([acs.min(), acs.max()])) if acs.size else np.array([1.0])
-        dec = int(max(1, *(digits - digmin)))
-        flat = format_numbers(r_round(cs.ravel(), dec), digits)
-        cf[:, cs_ind] = np.array(flat, dtype=object).reshape(cs.shape)
+        cf[:, cs_ind] = _coef_cells(x[:, cs_ind], digits)
     for j in tst_ind:
         cf[:, j] = format_numbers(r_round(x[:, j], dig_tst), digits)
-    special = set(cs_ind) | set(tst_ind) | ({nc - 1} if has_pvalue else set())
-    for j in range(nc):
-        if j not in special:
-            cf[:, j] = format_numbers(x[:, j], digits)
-    ok[:, tst_ind] = False
-    check = ok.copy()
-    if has_pvalue:
-        check[:, nc - 1] = False
-    for i, j in zip(*np.nonzero(check)):
-        if x[i, j] != 0 and _parse(cf[i, j]) == 0:  # rounded away: show it anyway
-            cf[i, j] = format_signif(x[i, j], max(1, digits - 1))
+    p_col = [nc - 1] if has_pvalue else []
+    for j in set(range(nc)) - set(cs_ind) - set(tst_ind) - set(p_col):
+        cf[:, j] = format_numbers(x[:, j], digits)
+    _unzero(cf, x, [j for j in range(nc) if j not in tst_ind + p_col], digits)
     cf[np.isnan(x)] = na_print
     header = list(cols)
-    stars = False
+    show_stars = False
     if has_pvalue:
         okp = ~np.isnan(x[:, nc - 1])
         if okp.any():
             pv = x[okp, nc - 1]
             cf[okp, nc - 1] = format_pvalues(pv, dig_tst)
-            stars = signif_stars_ and bool((pv < 0.1).any())
+            show_stars = stars and bool((pv < 0.1).any())
     rows = [list(r) for r in cf]
-    if stars:
+    if show_stars:
         marks = [signif_stars(p) for p in x[:, nc - 1]]
         width = max(len(m) for m in marks)
         rows = [r + [m.ljust(width)] for r, m in zip(rows, marks)]
         header.append("")
     text = print_matrix(rows, [str(i) for i in table.index], header)
-    if stars and legend:
+    if show_stars and legend:
         text += "\n" + signif_legend()
     return text

@@ -130,7 +130,8 @@ def test_random_terms_are_refused():
         lm("IgG ~ Sex + (1 | FamID)", load_prepared())
 
 
-@pytest.mark.parametrize("formula", ["IgG ~ Sex + __import__('os')", "~ Sex", "IgG ~ Nope"])
+@pytest.mark.parametrize("formula", ["IgG ~ Sex + __import__('os')", "~ Sex", "IgG ~ Nope",
+                                     "IgG ~ Sex + IgG"])
 def test_bad_formulas_raise_formula_error(formula):
     with pytest.raises(FormulaError):
         lm(formula, load_prepared())
@@ -168,3 +169,19 @@ def test_no_intercept_uses_uncentred_r_squared():
     expected = 1 - np.sum(fit.residuals ** 2) / np.sum(y ** 2)
     assert fit.coef_names == ["SexF", "SexM"] and close(fit.r_squared, expected)
     assert fit.fstatistic[1:] == (2, 268)
+
+
+def test_few_residual_df_prints_every_residual():
+    data = pd.DataFrame({"y": [1.0, 3.0, 2.0, 5.0, 4.0], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    fit = lm("y ~ x", data)
+    lines = fit.summary().splitlines()
+    block = lines[lines.index("Residuals:") + 1: lines.index("Residuals:") + 3]
+    assert block[0].split() == ["1", "2", "3", "4", "5"]
+    assert [float(v) for v in block[1].split()] == pytest.approx(fit.residuals, abs=1e-4)
+    assert fit.df_residual == 3 and close(fit.coefficients.loc["x", "Estimate"], 0.8)
+
+
+def test_no_residual_df_is_a_clear_error():
+    prep = load_prepared()
+    with pytest.raises(ValueError, match="no residual degrees of freedom"):
+        lm("IgG ~ Sex:IndID", prep[prep["Time"] == 0])

@@ -127,18 +127,59 @@ def r_signif(x: float, digits: int) -> float:
     return float(f"{x:.{max(1, digits) - 1}e}")
 
 
+def _pow_di(x: float, n: int) -> float:
+    """R_pow_di(): x^n by repeated squaring, as R computes powers of ten."""
+    xn, neg, n = 1.0, n < 0, abs(n)
+    while True:
+        if n & 1:
+            xn *= x
+        n >>= 1
+        if not n:
+            break
+        x *= x
+    return 1.0 / xn if neg else xn
+
+
+def _fround(x: float, digits: float) -> float:
+    """R >= 4.0's fround(): the nearer of the two decimal neighbours, ties to even."""
+    if not math.isfinite(x) or x == 0.0 or digits > 323:
+        return x
+    if digits < -308:
+        return 0.0
+    if digits == 0:
+        return float(np.rint(x))
+    dig = math.floor(digits + 0.5)
+    sgn, x = (-1.0 if x < 0 else 1.0), abs(x)
+    if math.log10(2) * (0.5 + math.frexp(x)[1] - 1) + dig > 15:
+        return sgn * x
+    if dig <= 308:
+        p10 = _pow_di(10.0, dig)
+        x10 = x * p10
+        i10, xd, xu = math.floor(x10), math.floor(x10) / p10, math.ceil(x10) / p10
+    else:
+        p10, e10 = _pow_di(10.0, 308), _pow_di(10.0, dig - 308)
+        x10 = (x * p10) * e10
+        i10, xd, xu = math.floor(x10), math.floor(x10) / p10 / e10, math.ceil(x10) / p10 / e10
+    du, dd = xu - x, x - xd
+    return sgn * (xu if du < dd or (i10 % 2 == 1 and du == dd) else xd)
+
+
 def r_round(values: Iterable[float], digits: int) -> np.ndarray:
-    """R's round(x, digits) (R >= 4: the nearest decimal of the double, ties to even)."""
-    return np.array([v if not math.isfinite(v) else round(v, digits) for v in map(float, values)])
+    """R's round(x, digits), elementwise (R 4's algorithm: ties in double go to even)."""
+    return np.array([_fround(v, digits) for v in map(float, values)])
 
 
 def zapsmall(values: Iterable[float], digits: int) -> np.ndarray:
-    """R's zapsmall(): round so that numbers tiny next to the largest become 0."""
+    """R 4.2's zapsmall(): round(x, digits - log10(max|x|)), so tiny values become 0.
+
+    R's round() takes a fractional `digits` to floor(digits + 0.5) decimals (R 4.4 switched
+    zapsmall to ceiling(log10(max|x|)); the references are R 4.2).
+    """
     xs = np.asarray(list(values), dtype=float)
     finite = xs[np.isfinite(xs)]
     mx = float(np.max(np.abs(finite))) if finite.size else 0.0
-    keep = max(0, digits - math.ceil(math.log10(mx))) if mx > 0 else digits
-    return r_round(xs, keep)
+    keep = max(0.0, digits - math.log10(mx)) if mx > 0 else float(digits)
+    return r_round(xs, math.floor(keep + 0.5))
 
 
 def format_pvalues(ps: Iterable[float], digits: int = 5, eps: float = DBL_EPS) -> list[str]:

@@ -113,8 +113,8 @@ def test_anova_text_reads_like_r():
     lines = text.splitlines()
     assert lines[:3] == ["Analysis of Variance Table", "", "Response: IgG"]
     assert lines[3].split() == ["Df", "Sum", "Sq", "Mean", "Sq", "F", "value", "Pr(>F)"]
-    assert lines[4].split() == ["Sex", "1", "279", "279.11", "7.3857", "0.007003", "**"]
-    assert lines[5].split() == ["Residuals", "268", "10128", "37.79"]
+    assert lines[4].split() == ["Sex", "1", "279.1", "279.11", "7.3857", "0.007003", "**"]
+    assert lines[5].split() == ["Residuals", "268", "10127.7", "37.79"]
 
 
 def test_numeric_famid_gives_one_slope_factor_gives_seven_contrasts():
@@ -185,3 +185,26 @@ def test_no_residual_df_is_a_clear_error():
     prep = load_prepared()
     with pytest.raises(ValueError, match="no residual degrees of freedom"):
         lm("IgG ~ Sex:IndID", prep[prep["Time"] == 0])
+
+
+def test_summary_matches_the_output_printed_in_r_help_for_lm():
+    # ?lm's example (Annette Dobson's plant weights): R's summary(lm.D9), line for line
+    ctl = [4.17, 5.58, 5.18, 6.11, 4.50, 4.61, 5.17, 4.53, 5.33, 5.14]
+    trt = [4.81, 4.17, 4.41, 3.59, 5.87, 3.83, 6.03, 4.89, 4.32, 4.69]
+    d9 = pd.DataFrame({"weight": ctl + trt, "group": pd.Categorical(["Ctl"] * 10 + ["Trt"] * 10)})
+    assert lm("weight ~ group", d9, "D9").summary().splitlines()[3:] == [
+        "Residuals:",
+        "    Min      1Q  Median      3Q     Max ",
+        "-1.0710 -0.4938  0.0685  0.2462  1.3690 ",
+        "",
+        "Coefficients:",
+        "            Estimate Std. Error t value Pr(>|t|)    ",
+        "(Intercept)   5.0320     0.2202  22.850 9.55e-15 ***",
+        "groupTrt     -0.3710     0.3114  -1.191    0.249    ",
+        "---",
+        "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1",
+        "",
+        "Residual standard error: 0.6964 on 18 degrees of freedom",
+        "Multiple R-squared:  0.07308,\tAdjusted R-squared:  0.02158 ",
+        "F-statistic: 1.419 on 1 and 18 DF,  p-value: 0.249",
+    ]

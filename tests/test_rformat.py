@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from lib.rformat import (format_c, format_numbers, format_pvalue, format_pvalues, format_signif,
-                         print_coefmat, r_signif, signif_legend, signif_stars, zapsmall)
+                         print_coefmat, r_round, r_signif, signif_legend, signif_stars,
+                         zapsmall)
 
 
 @pytest.mark.parametrize("values, digits, expected", [
@@ -73,7 +74,9 @@ def test_signif_legend_text():
 
 
 def test_zapsmall_rounds_relative_to_largest():
-    assert list(zapsmall([279.106400598444, 10127.6846763626], 5)) == [279.0, 10128.0]
+    # 5 - log10(10127.7) = 0.99 decimals, which R's round() takes to 1
+    assert list(zapsmall([279.106400598444, 10127.6846763626], 5)) == [279.1, 10127.7]
+    assert list(zapsmall([279.106400598444, 37.789868195383], 5)) == [279.106, 37.79]
     assert list(zapsmall([1.0, 1e-20], 7)) == [1.0, 0.0]
 
 
@@ -105,3 +108,11 @@ def test_print_coefmat_shows_na_for_aliased():
                           "t value": [3.0, math.nan], "Pr(>|t|)": [0.01, math.nan]},
                          index=["a", "b"])
     assert print_coefmat(table, digits=4).splitlines()[2].split() == ["b", "NA", "NA", "NA", "NA"]
+
+
+@pytest.mark.parametrize("x, digits, expected", [
+    (0.15, 1, 0.1), (0.15, 2, 0.15), (2.675, 2, 2.67), (2.5, 0, 2.0), (3.5, 0, 4.0),
+    (-1.005, 2, -1.0), (1234.5678, -2, 1200.0), (123.456, 1, 123.5),
+])
+def test_r_round_follows_r4(x, digits, expected):
+    assert r_round([x], digits)[0] == expected

@@ -54,7 +54,10 @@ def _import_ours(module: str, repo: str) -> Any:
 
 
 def _minus_two_loglik(fit: Any) -> float | None:
-    """-2 log-likelihood from whichever of loglik / logLik / log_likelihood a fit offers."""
+    """-2 log-likelihood: fit.minus_two_loglik, else from loglik / logLik / log_likelihood / llf."""
+    direct = getattr(fit, "minus_two_loglik", None)
+    if direct is not None:
+        return float(direct() if callable(direct) else direct)
     for name in ("loglik", "logLik", "log_likelihood", "llf"):
         value = getattr(fit, name, None)
         value = value() if callable(value) else value

@@ -294,15 +294,14 @@ def _crossed_target(case: Case, results: dict[str, dict], live: dict | None) -> 
 
 
 def footer(outcomes: list[tuple[Case, dict, dict | None]]) -> list[str]:
-    """The issue's targets, each with whether it is met."""
-    lines = ["Targets (from the issue):"] + ["  " + t for t in _tutorial_target(outcomes)]
+    """The issue's targets, each with whether it is met (nothing when no targeted case ran)."""
+    lines = ["  " + t for t in _tutorial_target(outcomes)]
     lines += ["  " + _crossed_target(c, r, live) for c, r, live in outcomes if c.big]
     for case, results, _ in outcomes:
-        if case.big:
-            peers = [f"{p} {results[p]['peak_rss_mib']:.0f} MiB" for p in PEERS if results[p]["status"] == "ok"]
-            if peers:
-                lines.append(f"  peak RSS of the peers' processes on {case.name}: {', '.join(peers)}")
-    return lines
+        peers = [f"{p} {results[p]['peak_rss_mib']:.0f} MiB" for p in PEERS if results[p]["status"] == "ok"]
+        if case.big and peers:
+            lines.append(f"  peak RSS of the peers' processes on {case.name}: {', '.join(peers)}")
+    return ["Targets (from the issue):"] + lines if lines else []
 
 
 def _cpu_times() -> tuple[int, int]:

@@ -14,7 +14,7 @@ import pandas as pd
 from synthetic import CROSSED_FORMULA, make_crossed
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("BENCH_SHARED", "/work/shared"))
+SHARED = Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")  # as tests/conftest.py
 REFERENCE = SHARED / "reference"
 IMMUNE_CSV = next(p for p in (REPO / "data/ImmuneData.csv", SHARED / "data/ImmuneData.csv") if p.exists())
 TIME0_MODELS = ("MMod", "MMod2", "MMod3")

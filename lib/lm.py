@@ -54,7 +54,8 @@ class LmFit:
 
     def fit_statistics(self) -> pd.DataFrame:
         """The numbers under summary.lm's coefficient table, one per row."""
-        rows = [("Residual standard error", self.sigma), ("Residual degrees of freedom", self.df_residual),
+        rows = [("Residual standard error", self.sigma),
+                ("Residual degrees of freedom", self.df_residual),
                 ("Multiple R-squared", self.r_squared), ("Adjusted R-squared", self.adj_r_squared)]
         if self.fstatistic is not None:
             value, df1, df2 = self.fstatistic
@@ -167,11 +168,9 @@ def sequential_anova(X: np.ndarray, y: np.ndarray, assign: list[int], term_label
         ss, df, labels = ss[1:], df[1:], labels[1:]
     ms = [s / k for s, k in zip(ss, df)]
     fval = [m / (ssr / dfr) for m in ms]
-    table = pd.DataFrame({"Df": df + [dfr], "Sum Sq": ss + [ssr], "Mean Sq": ms + [ssr / dfr],
-                          "F value": fval + [np.nan],
-                          "Pr(>F)": [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)] + [np.nan]},
-                         index=labels + ["Residuals"])
-    return table
+    pval = [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)]
+    columns = (df + [dfr], ss + [ssr], ms + [ssr / dfr], fval + [np.nan], pval + [np.nan])
+    return pd.DataFrame(dict(zip(ANOVA_COLUMNS, columns)), index=labels + ["Residuals"])
 
 
 def summary_text(fit: LmFit, digits: int = 4) -> str:

@@ -13,7 +13,7 @@
 
 The pieces are ports of the R code that prints them: lme4's .prt.* helpers and
 formatVC(), R's deparse() of a formula (spacing and line breaks at width.cutoff 60),
-cat(fill = TRUE), abbreviate(), zapsmall() and print.default() of character matrices
+cat(fill = TRUE), abbreviate() and print.default() of character matrices
 (left-justified, wrapped at 80 columns). Numbers go through lib.rformat (R's
 formatReal and printCoefmat).
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .formula import FormulaError, _tokenize, parse_formula
-from .rformat import format_numbers, format_signif, print_coefmat, r_round
+from .rformat import format_numbers, format_signif, print_coefmat, r_round, zapsmall
 
 WIDTH = 80  # getOption("width")
 DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
@@ -47,21 +47,6 @@ FIT_WARNING = re.compile(r"^(fixed-effect model matrix is rank deficient|Some pr
 def _format(values: Iterable[float], digits: int = 7, nsmall: int = 0) -> list[str]:
     """R's format(): lib.rformat's formatReal, with R's dropping of a signed zero ("-0.000" is "0.000")."""
     return format_numbers(np.asarray(list(values), dtype=float) + 0.0, digits, nsmall)
-
-
-def zapsmall(values: Iterable[float], digits: int) -> np.ndarray:
-    """R 4.2's zapsmall(): round(x, max(0, digits - log10(max|x|))).
-
-    round() takes a non-integer `digits` to floor(digits + 0.5), so the number of
-    decimals is round-half-up of digits - log10(mx) (not digits - ceiling(log10(mx))).
-    """
-    x = np.asarray(list(values), dtype=float)
-    ok = ~np.isnan(x)
-    if not ok.any():
-        return x
-    mx = float(np.max(np.abs(x[ok])))
-    d = max(0.0, digits - math.log10(mx)) if mx > 0 else float(digits)
-    return r_round(x, int(math.floor(d + 0.5)))
 
 
 def cat_fill(items: Sequence[str], width: int = WIDTH, sep: str = " ") -> str:

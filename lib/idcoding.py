@@ -52,7 +52,8 @@ def shared_codes(df: pd.DataFrame, outer: str, inner: str) -> pd.DataFrame:
     out = pd.DataFrame({inner: counts.index, f"{outer} count": counts.to_numpy(),
                         f"{outer} values": table.to_numpy()})
     out = out[out[f"{outer} count"] > 1]
-    return out.iloc[np.argsort([_natural(c) for c in out[inner]], kind="stable")].reset_index(drop=True)
+    order = sorted(range(len(out)), key=lambda i: _natural(out[inner].iloc[i]))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _natural(s: str):
@@ -121,9 +122,8 @@ def example_data(ex: Example) -> pd.DataFrame:
 
 def example_slice(ex: Example) -> DataSlice:
     """Register the example as a named data slice (so fits of it are cached by name)."""
-    sizes = ", ".join(map(str, ex.sizes))
     py = ("from lib.idcoding import Example, example_data\n"
-          f"toy = example_data(Example(sizes=({sizes},), reps={ex.reps}, sd_family={ex.sd_family:g}, "
+          f"toy = example_data(Example(sizes={tuple(ex.sizes)!r}, reps={ex.reps}, sd_family={ex.sd_family:g}, "
           f"sd_individual={ex.sd_individual:g}, sd_residual={ex.sd_residual:g}, seed={ex.seed}))")
     r = ("# the same small example, written out from Python:\n"
          "toy <- read.csv(\"toy.csv\"); toy$Family <- factor(toy$Family)\n"

@@ -215,6 +215,12 @@ def same_model(a: str, b: str) -> bool:
         return False
 
 
+def random_groups(text: str) -> list[str]:
+    """The grouping factors of a formula's random terms, in order (lme4's names, e.g. Sex:IndID)."""
+    f = parse_formula(text, _columns_of(text))
+    return list(dict.fromkeys(r.group_label for r in f.random))
+
+
 def spec_from_formula(text: str, REML: bool = True, data: str = "all", name: str = "") -> ModelSpec:
     """The widget choices that describe a formula (terms the widgets can show)."""
     f = parse_formula(text, _columns_of(text))

@@ -1,0 +1,106 @@
+"""ML vs REML: one model by both, why REML's variances are larger, and the two criteria as curves."""
+import pandas as pd
+import streamlit as st
+
+from lib import model_builder as mb
+from lib.mixed_charts import criterion_curves
+from lib.profile_curves import reml_ml_curves
+from lib.reml_ml import COMPARISONS, side_by_side
+from lib.rformat import format_numbers
+from ui import mixed as ui
+
+st.title("ML vs REML")
+st.markdown(
+    """
+lme4 finds the variance components by searching for the values that make the data most
+likely: **maximum likelihood (ML)**. By default it maximises a slightly different
+criterion, the **restricted (residual) likelihood, REML**: the likelihood of what is left
+after the fixed effects are taken out. ML treats the estimated fixed effects as if they
+were known, so it under-estimates the variances — by about the share of degrees of
+freedom the fixed effects use up. REML accounts for them, so **REML's variances are larger**.
+""")
+
+spec, problem = ui.model_chooser("mr", mb.tutorial_spec("MMod"), title="The model (fitted both ways)",
+                                 allow_reml=False)
+if spec is None:
+    st.info(problem)
+    st.stop()
+formula = mb.display_formula(spec)
+reml = ui.fit(formula, True, spec.data)
+ml = ui.fit(formula, False, spec.data)
+base = mb.display_name(spec.with_(REML=True), "model")
+
+if reml.ok and ml.ok:
+    table = side_by_side(reml.fit, ml.fit)
+    shown = table.copy()
+    pairs = [format_numbers([a, b], 6) for a, b in zip(table["REML"], table["ML"])]
+    shown["REML"] = [p[0].strip() for p in pairs]
+    shown["ML"] = [p[1].strip() for p in pairs]
+    shown["ML / REML"] = ["" if v != v else f"{v:.4f}" for v in table["ML / REML"]]
+    st.subheader("Estimates side by side")
+    st.table(shown)
+    n, p = reml.fit.nobs, len(reml.fit.fixef)
+    vc_r, vc_m = reml.fit.varcorr, ml.fit.varcorr
+    res_r = float(vc_r.loc[vc_r["grp"] == "Residual", "vcov"].iloc[0])
+    res_m = float(vc_m.loc[vc_m["grp"] == "Residual", "vcov"].iloc[0])
+    st.markdown(
+        f"""
+- The **fixed effects** barely move; their **standard errors** shrink under ML.
+- The **residual variance** shrinks by about (n − p)/n = ({n} − {p})/{n} = {(n - p) / n:.4f}
+  (here {res_m / res_r:.4f}).
+- The **group variances** shrink more: the fixed effects are estimated from few groups
+  (e.g. 8 families), and ML does not charge them the degrees of freedom they use.
+""")
+else:
+    st.info("A fit failed; see below.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader(f"By REML: `{base}`")
+    ui.show_fit(reml, base, tables=False, calls=False)
+    ui.show_calls(formula, True, spec.data, base)
+with right:
+    st.subheader(f"By ML: `{base}_ML`")
+    ui.show_fit(ml, f"{base}_ML", tables=False, calls=False)
+    ui.show_calls(formula, False, spec.data, f"{base}_ML")
+
+st.header("Which likelihood does a comparison need?")
+st.table(COMPARISONS.set_index("comparison"))
+
+st.header("The two criteria as curves")
+single = reml.ok and len(reml.fit.theta) == 1
+curve_formula, curve_data = (formula, spec.data) if single else mb.TUTORIAL_FORMULAS["MMod"]
+if not single:
+    st.caption("The chosen model has more than one variance parameter, so the curves are drawn for "
+               "the tutorial's MMod (one variance: FamID).")
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating the criteria over a grid …")
+def curves_for(formula: str, data: str):
+    curves, opts = reml_ml_curves(formula, mb.slice_frame(data))
+    optima = pd.DataFrame([{"method": o.method, "sd": o.sd, "theta": o.theta, "sigma": o.sigma,
+                            "criterion": o.criterion, "relative": 0.0,
+                            "label": f"{o.method}: {o.sd:.3f}"} for o in opts])
+    return curves, optima
+
+
+curves, optima = curves_for(curve_formula, curve_data)
+group = mb.random_groups(curve_formula)[0]
+st.markdown(
+    f"""
+For a model with one variance, lme4 searches over one number, θ = σ<sub>{group}</sub>/σ. At each
+θ the fixed effects and σ are solved for directly (they are *profiled out*), which leaves the
+criterion as a curve in θ. Below, θ runs over a grid and each point is converted to the
+standard deviation among groups, σ<sub>{group}</sub> = θ·σ(θ), the scale of the summary's *Std.Dev.*;
+curves are shifted so that each minimum is 0. The diamonds are lme4's estimates.
+""", unsafe_allow_html=True)
+st.altair_chart(criterion_curves(curves, optima), width="stretch")
+cols = st.columns(4)
+for col, (_, o) in zip(cols, optima.iterrows()):
+    col.metric(f"{o['method']}: SD of {group} at the optimum", f"{o['sd']:.4g}",
+               help=f"theta = {o['theta']:.6g}, sigma = {o['sigma']:.6g}")
+for col, (_, o) in zip(cols[2:], optima.iterrows()):
+    col.metric(f"{'REML criterion' if o['method'] == 'REML' else 'deviance'} at the optimum",
+               ui.r_round1(o["criterion"]))
+st.markdown("The ML curve reaches its minimum at a **smaller** standard deviation: the downward bias REML "
+            "removes. The two minima are of different criteria — their heights are not comparable.")

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages (lib stays free of streamlit)."""

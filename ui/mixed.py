@@ -1,0 +1,388 @@
+"""Widgets and displays shared by the mixed-model pages.
+
+Pages stay thin: `model_chooser` turns widgets into a `ModelSpec`, `fit` gets the
+cached outcome of lmer for it, `show_fit` draws its lme4 summary, tidy tables, the
+calls that reproduce it and any lme4 message with its plain-words explanation, and
+`show_lrt` draws a likelihood-ratio table. Fits are cached by (formula, REML, slice
+name) in `st.cache_resource`, shared by every session.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from lib import model_builder as mb
+from lib.explain import explain
+from lib.fitting import FitOutcome, fit_lm, fit_lmer
+from lib.formula import FormulaError
+from lib.rformat import format_numbers, format_pvalue, format_signif, signif_stars
+
+NONE = "(none)"
+BARS = ("|", "||")
+BAR_LABELS = {"|": "| correlated", "||": "|| uncorrelated"}
+METHODS = ("REML", "ML")
+
+
+# -- cached computations -----------------------------------------------------------
+
+@st.cache_resource(max_entries=48, show_spinner="Fitting the model …")
+def fit(formula: str, REML: bool, data: str) -> FitOutcome:
+    """lmer on a named data slice; shared by all sessions; treat the result as read-only."""
+    return fit_lmer(formula, REML, data)
+
+
+@st.cache_resource(max_entries=12, show_spinner="Fitting the linear model …")
+def fit_linear(formula: str, data: str) -> FitOutcome:
+    return fit_lm(formula, data)
+
+
+def fit_spec(spec: mb.ModelSpec) -> FitOutcome:
+    return fit(mb.display_formula(spec), spec.REML, spec.data)
+
+
+# -- the model chooser -----------------------------------------------------------------
+
+def _state_defaults(key: str, spec: mb.ModelSpec, n_terms: int) -> dict[str, object]:
+    d: dict[str, object] = {f"{key}_data": spec.data, f"{key}_fixed": list(spec.fixed),
+                            f"{key}_reml": "REML" if spec.REML else "ML"}
+    for i in range(n_terms):
+        r = spec.random[i] if i < len(spec.random) else None
+        d[f"{key}_g{i}"] = r.group if r else NONE
+        d[f"{key}_int{i}"] = r.intercept if r else True
+        d[f"{key}_sl{i}"] = list(r.slopes) if r else []
+        d[f"{key}_bar{i}"] = ("|" if r.correlated else "||") if r else "|"
+    return d
+
+
+def reset_model(key: str, spec: mb.ModelSpec, n_terms: int) -> None:
+    for k, v in _state_defaults(key, spec, n_terms).items():
+        st.session_state[k] = v
+
+
+def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the model",
+                  slices: Sequence[str] = mb.MAIN_SLICES, allow_reml: bool = True,
+                  n_terms: int | None = None, groups: Sequence[str] = mb.GROUP_OPTIONS,
+                  fixed_options: Sequence[str] = mb.FIXED_OPTIONS,
+                  slope_options: Sequence[str] = mb.SLOPE_OPTIONS,
+                  response: str = mb.RESPONSE) -> tuple[mb.ModelSpec | None, str | None]:
+    """Widgets for one model; returns (spec, None) or (None, why the choices are no model)."""
+    n_terms = n_terms or max(2, len(default.random))
+    for k, v in _state_defaults(key, default, n_terms).items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+    label = mb.display_name(default, "the default")
+    with st.container(border=True):
+        head, button = st.columns([4, 1.3])
+        head.markdown(f"**{title}**")
+        button.button(f"Reset to {label}", key=f"{key}_reset", on_click=reset_model,
+                      args=(key, default, n_terms), width="stretch")
+        c_data, c_reml, c_fixed = st.columns([1.6, 0.9, 1.6])
+        if len(slices) > 1:
+            data = c_data.radio("Data", list(slices), key=f"{key}_data",
+                                format_func=lambda s: mb.SLICES[s].label)
+        else:
+            data = slices[0]
+            c_data.markdown(f"Data: **{mb.SLICES[data].label}**")
+        if allow_reml:
+            method = c_reml.radio("Fit by", METHODS, key=f"{key}_reml", horizontal=False,
+                                  help="REML (lme4's default) or maximum likelihood (REML=FALSE)")
+        else:
+            method = "REML" if default.REML else "ML"
+        if fixed_options:
+            fixed = c_fixed.multiselect("Fixed effects (none = intercept only)", list(fixed_options),
+                                        key=f"{key}_fixed")
+        else:
+            fixed = list(default.fixed)
+            c_fixed.markdown(f"Fixed part: `{mb.fixed_text(fixed)}`")
+        terms: list[mb.RandomSpec] = []
+        for i in range(n_terms):
+            cg, ci, cs, cb = st.columns([1.2, 0.8, 1.6, 1.3])
+            group = cg.selectbox(f"Random term {i + 1}: grouping factor", [NONE, *groups], key=f"{key}_g{i}")
+            off = group == NONE
+            icpt = ci.checkbox("intercept", key=f"{key}_int{i}", disabled=off)
+            sl = cs.multiselect("slopes", list(slope_options),
+                                key=f"{key}_sl{i}", disabled=off or not slope_options)
+            bar = cb.radio("bar", BARS, key=f"{key}_bar{i}", format_func=BAR_LABELS.get,
+                           horizontal=True, disabled=off or len(sl) + int(icpt) < 2,
+                           help="`|` estimates the correlation between intercept and slope; "
+                                "`||` fixes it at zero")
+            if not off:
+                terms.append(mb.RandomSpec(group, bool(icpt), tuple(sl), bar == "|"))
+        spec = mb.ModelSpec(tuple(fixed), tuple(terms), method == "REML", data, response)
+        try:
+            formula = mb.display_formula(spec)
+        except FormulaError as e:
+            st.markdown(":red[No model yet:] " + str(e))
+            return None, str(e)
+        st.markdown(f"Formula: `{formula}` on **{mb.SLICES[data].r_name}**, fit by **{method}**")
+    return spec, None
+
+
+# -- displaying a fit ------------------------------------------------------------------
+
+def summary_text(fit_obj, data: str | None = None) -> str:
+    """summary(fit) in lme4's layout, with the data line naming the slice as the tutorial does."""
+    try:
+        from lib.lme4_print import lmer_summary
+    except ImportError:  # lib.lme4_print not there yet
+        return _fallback_summary(fit_obj)
+    return lmer_summary(fit_obj, data_name=mb.SLICES[data].r_name if data in mb.SLICES else None)
+
+
+def _fallback_summary(f) -> str:
+    vc = f.varcorr
+    lines = [f"Linear mixed model fit by {'REML' if f.REML else 'maximum likelihood'}",
+             f"Formula: {f.formula.text}", ""]
+    if f.REML:
+        lines.append(f"REML criterion at convergence: {f.reml_criterion:.1f}")
+    else:
+        lines.append(f"logLik {f.loglik:.1f}  deviance {f.deviance:.1f}")
+    lines += ["", "Random effects:"]
+    for _, r in vc[vc["var2"].isna()].iterrows():
+        lines.append(f" {r['grp']:<10} {r['var1'] or '':<12} {format_signif(r['vcov'], 4):>9} "
+                     f"{format_signif(r['sdcor'], 4):>9}")
+    lines.append(f"Number of obs: {f.nobs}, groups:  " + "; ".join(f"{k}, {v}" for k, v in f.ngrps.items()))
+    lines += ["", "Fixed effects:"]
+    for n, est, se in zip(f.fixef.index, f.fixef, f.se):
+        lines.append(f"{n:<12} {est:10.4f} {se:10.4f} {est / se:8.2f}")
+    lines += [m for m in f.messages]
+    return "\n".join(lines)
+
+
+def fixef_table(f) -> pd.DataFrame:
+    """Estimate, Std. Error and t value at the precision lme4 prints them."""
+    try:
+        from lib.lme4_print import fixef_table as tidy
+        return tidy(f, formatted=True)
+    except ImportError:
+        tab = f.coef_table
+        out = pd.DataFrame(index=tab.index)
+        for c in tab.columns:
+            out[c] = format_numbers(tab[c], 4)
+        return out
+
+
+def varcorr_table(f) -> pd.DataFrame:
+    """Groups, names, variances, standard deviations and correlations, lme4-formatted."""
+    try:
+        from lib.lme4_print import varcorr_table as tidy
+        return tidy(f, formatted=True)
+    except ImportError:
+        vc = f.varcorr
+        out = vc.copy()
+        out["vcov"] = [format_signif(v, 4) for v in vc["vcov"]]
+        out["sdcor"] = [format_signif(v, 4) if not math.isnan(v) else "NaN" for v in vc["sdcor"]]
+        return out.fillna("")
+
+
+def r_round1(x: float) -> str:
+    """round(x, 1) as R prints it (7 significant digits: 36297, 1475.7)."""
+    return format_signif(round(float(x), 1), 7)
+
+
+def criterion_label(f) -> tuple[str, str]:
+    return ("REML criterion", r_round1(f.reml_criterion)) if f.REML else ("deviance", r_round1(f.deviance))
+
+
+def show_explanations(outcome: FitOutcome) -> None:
+    for e in outcome.explanations:
+        box = st.error if e.severity == "error" else st.warning
+        box(f"**lme4 says:** {e.message}", icon=":material/warning:")
+        st.info(e.markdown(), icon=":material/lightbulb:")
+
+
+def show_failure(outcome: FitOutcome, name: str) -> None:
+    st.error(f"**No fit for {name}.** lme4 stops with: {outcome.error}", icon=":material/block:")
+    st.info(explain(outcome.error or "").markdown(), icon=":material/lightbulb:")
+
+
+def show_calls(formula: str, REML: bool, data: str, name: str) -> None:
+    r_col, py_col = st.columns(2)
+    with r_col:
+        st.caption("The same fit in R (lme4)")
+        st.code(mb.lme4_call(formula, REML, data, name), language="r")
+    with py_col:
+        st.caption("The same fit with this app's lib")
+        st.code(mb.lib_call(formula, REML, data, name), language="python")
+
+
+def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
+    """The fit of one model: messages, lme4's summary, tidy tables, reproducing calls."""
+    if not outcome.ok:
+        show_failure(outcome, name)
+        if calls:
+            show_calls(outcome.formula, outcome.REML, outcome.data, name)
+        return
+    f = outcome.fit
+    show_explanations(outcome)
+    left, right = st.columns([1.2, 1]) if tables else (st.container(), None)
+    with left:
+        st.caption(f"`summary({name})`, in lme4's layout")
+        st.code(summary_text(f, outcome.data), language=None)
+    if right is not None:
+        with right:
+            crit_name, crit = criterion_label(f)
+            vc = f.varcorr
+            resid = float(vc.loc[vc["grp"] == "Residual", "vcov"].iloc[0])
+            m1, m2, m3 = st.columns(3)
+            m1.metric(crit_name, crit)
+            m2.metric("log-likelihood", f"{f.loglik:.2f}", help=f"df = {f.df}")
+            m3.metric("Residual variance", format_signif(resid, 4))
+            st.markdown("**Random effects** (variances and standard deviations)")
+            st.table(varcorr_table(f))
+            st.markdown("**Fixed effects**")
+            st.table(fixef_table(f))
+            st.caption(f"{f.nobs} observations; groups: "
+                       + ", ".join(f"{k} {v}" for k, v in f.ngrps.items())
+                       + f"; fitted in {outcome.seconds:.2f} s")
+    if calls:
+        show_calls(outcome.formula, outcome.REML, outcome.data, name)
+
+
+def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *,
+                 show: bool = True, **chooser) -> tuple[mb.ModelSpec | None, FitOutcome | None, str]:
+    """Chooser, fit and display in one: what most pages need for their model on screen."""
+    spec, problem = model_chooser(key, default, **chooser)
+    if spec is None:
+        st.info(explain(problem or "").markdown(), icon=":material/lightbulb:")
+        return None, None, name or "model"
+    label = mb.display_name(spec, name or "model")
+    outcome = fit_spec(spec)
+    if show:
+        show_fit(outcome, label)
+    return spec, outcome, label
+
+
+# -- likelihood-ratio tests ---------------------------------------------------------------
+
+def lrt(outcomes: Sequence[FitOutcome]):
+    """lib.compare.lrtest on the fits (None if a fit is missing)."""
+    if any(not o.ok for o in outcomes):
+        return None
+    from lib.compare import lrtest
+    return lrtest(*[o.fit for o in outcomes])
+
+
+def comparison_frame(res) -> pd.DataFrame:
+    """A comparison table with R's printed precision, for st.table."""
+    from lib.compare import print_anova_table
+    lines = print_anova_table(res.table).rstrip("\n").split("\n")
+    rows = [ln for ln in lines if ln.strip() and not ln.startswith("---") and not ln.startswith("Signif")]
+    width = max(len(str(i)) for i in res.table.index)
+    header = rows[0]
+    # cut the printed rows at the header's column ends (print.anova right-aligns)
+    ends, at = [], width
+    for name in res.table.columns:
+        at = header.index(str(name), at) + len(str(name))
+        ends.append(at)
+    out = []
+    for ln in rows[1:]:
+        cells, start = [], width
+        for e in ends:
+            cells.append(ln[start:e].strip())
+            start = e
+        stars = ln[ends[-1]:].strip()
+        out.append(cells + [stars])
+    return pd.DataFrame(out, index=[str(i) for i in res.table.index],
+                        columns=[str(c) for c in res.table.columns] + [""])
+
+
+def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) -> object | None:
+    """lmtest::lrtest for fitted models: R's printout, a table, and the note when it misleads."""
+    missing = [n for o, n in zip(outcomes, names) if not o.ok]
+    if missing:
+        st.info(f"No likelihood-ratio test: {', '.join(missing)} could not be fitted.")
+        return None
+    if len({o.fit.nobs for o in outcomes}) > 1:
+        st.warning("No likelihood-ratio test: the models are fitted to different data "
+                   "(lrtest: models were not all fitted to the same size of dataset).")
+        return None
+    st.caption(f"`{call}`")
+    try:
+        res = lrt(outcomes)
+        text = str(res)
+        table = comparison_frame(res)
+    except Exception:  # lib.compare missing or failing: compute it here, never a traceback
+        _fallback_lrt(outcomes, names, call)
+        return None
+    a, b = st.columns([1.3, 1])
+    a.code(text, language=None)
+    b.table(table)
+    if res.note:
+        st.warning(res.note, icon=":material/balance:")
+    return res
+
+
+def _fallback_lrt(outcomes, names, call) -> None:
+    from scipy.stats import chi2
+    fits = [o.fit for o in outcomes]
+    rows = []
+    for i, f in enumerate(fits):
+        if i == 0:
+            rows.append((f.df, f.loglik, None, None, None))
+            continue
+        d = f.df - fits[i - 1].df
+        ch = 2 * abs(f.loglik - fits[i - 1].loglik)
+        rows.append((f.df, f.loglik, d, ch, chi2.sf(ch, abs(d))))
+    lines = ["Likelihood ratio test", ""]
+    lines += [f"Model {i + 1}: {f.formula.text}" for i, f in enumerate(fits)]
+    lines.append("  #Df  LogLik Df  Chisq Pr(>Chisq)")
+    for i, (df, ll, d, ch, p) in enumerate(rows):
+        tail = "" if d is None else f" {d:2d} {format_signif(ch, 5)} {format_pvalue(p)} {signif_stars(p)}"
+        lines.append(f"{i + 1} {df:4d} {ll:.2f}{tail}")
+    st.caption(f"`{call}`")
+    st.code("\n".join(lines), language=None)
+
+
+def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) -> object | None:
+    """lme4's anova() of two lmer fits: both refitted by ML, ordered by number of parameters."""
+    if not (a.ok and b.ok):
+        st.info("No anova(): a model could not be fitted.")
+        return None
+    if a.fit.nobs != b.fit.nobs:
+        st.warning("No anova(): the models are fitted to different data.")
+        return None
+    st.caption(f"`{call}`")
+    try:
+        from lib.compare import anova
+        res = anova(a.fit, b.fit, names=list(names), data_name=mb.SLICES[a.data].r_name)
+        text = str(res)
+        table = comparison_frame(res)
+    except Exception:
+        _fallback_anova(a, b, names)
+        return None
+    c1, c2 = st.columns([1.3, 1])
+    c1.code(text, language=None)
+    c2.table(table)
+    return res
+
+
+def _fallback_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str]) -> None:
+    ml = [fit(o.formula, False, o.data) for o in (a, b)]
+    if not all(o.ok for o in ml):
+        st.info("No anova(): an ML refit failed.")
+        return
+    from scipy.stats import chi2
+    rows = sorted(zip(names, ml), key=lambda t: t[1].fit.df)
+    lines = ["refitting model(s) with ML (instead of REML)", f"Data: {mb.SLICES[a.data].r_name}", "Models:"]
+    lines += [f"{n}: {o.fit.formula.text}" for n, o in rows]
+    lines.append("      npar    AIC    BIC  logLik deviance  Chisq Df Pr(>Chisq)")
+    prev = None
+    for n, o in rows:
+        f = o.fit
+        line = f"{n:<6} {f.df:4d} {f.aic:.1f} {f.bic:.1f} {f.loglik:.2f} {f.deviance:.1f}"
+        if prev is not None:
+            ch = 2 * (f.loglik - prev.loglik)
+            d = f.df - prev.df
+            p = chi2.sf(ch, d)
+            line += f" {format_signif(ch, 5)} {d:2d} {format_pvalue(p)} {signif_stars(p)}"
+        lines.append(line)
+        prev = f
+    st.code("\n".join(lines), language=None)
+
+
+def tutorial_note(text: str) -> None:
+    st.caption(f":material/menu_book: Tutorial: {text}")

@@ -28,3 +28,41 @@ def seed_ref() -> dict:
 def lm_refs(seed_ref: dict) -> dict[str, dict]:
     """R's lm fits by name: LMod, LMod2_numericFamID, LMod2, LMod3."""
     return {m["name"]: m for m in seed_ref["lm"]}
+
+
+# -- the tutorial's lmer fits, fitted once per session ----------------------------
+# name in seed_lme4.json -> rows of ImmuneData the tutorial fits it to
+TUTORIAL_LMER_DATA = {"MMod": "time0", "MMod2": "time0", "MMod3": "time0", "MModTime": "all",
+                      "MModTime2": "all", "MModTime3": "all", "MModTime4": "all"}
+
+
+class LmerFits:
+    """Lazy cache of the tutorial's lmer fits: `fits.get("MMod2", REML=True)`."""
+
+    def __init__(self, seed: dict):
+        from lib.data import load_prepared
+
+        self.seed = seed
+        full = load_prepared()
+        self.data = {"all": full, "time0": full[full["Time"] == 0].reset_index(drop=True)}
+        self._fits: dict = {}
+
+    def formula(self, name: str) -> str:
+        return self.seed["lmer_reml"][name]["formula"]
+
+    def frame(self, name: str):
+        return self.data[TUTORIAL_LMER_DATA[name]]
+
+    def get(self, name: str, REML: bool = True):
+        from lib.lmer import lmer
+
+        key = (name, bool(REML))
+        if key not in self._fits:
+            self._fits[key] = lmer(self.formula(name), self.frame(name), REML=REML)
+        return self._fits[key]
+
+
+@pytest.fixture(scope="session")
+def lmer_fits(seed_ref: dict) -> LmerFits:
+    """The seven tutorial lmer models, REML and ML, each fitted at most once per session."""
+    return LmerFits(seed_ref)

@@ -562,7 +562,7 @@ def fixef_correlation_text(fit, name: str = "x", limit: int = COR_MAX) -> str:
     if p > limit:
         return (f"\nCorrelation matrix not shown by default, as p = {p} > {limit}.\n"
                 f"Use print({name}, correlation=TRUE)  or\n"
-                f"    vcov({name})        if you need it\n")
+                f"    vcov({name})        if you need it\n\n")  # message() adds a newline
     if p <= 1:
         return ""
     rn = [str(n) for n in fit.fixef.index]

@@ -78,8 +78,9 @@ def grouping_factor(data: pd.DataFrame, group: Term) -> Factor:
 
 def complete_rows(formula: Formula, data: pd.DataFrame) -> pd.DataFrame:
     """R's na.omit over the formula's variables."""
-    cols = formula.variables
-    return data.loc[data[cols].notna().all(axis=1), cols].reset_index(drop=True)
+    frame = data[formula.variables]
+    complete = frame.notna().to_numpy().all(axis=1)
+    return (frame if complete.all() else frame[complete]).reset_index(drop=True)
 
 
 def _term_columns(term: Term, full: set[str], data: pd.DataFrame,

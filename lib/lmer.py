@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.linalg as la
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence, deriv12
 from .design import complete_rows, linear_design
@@ -27,6 +27,7 @@ from .pls import PlsSystem, profiled_deviance
 from .retrms import ReBlock, check_blocks, make_blocks
 
 RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
+_THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
 
 
 @dataclass
@@ -105,7 +106,7 @@ def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) 
     """Optimize theta for a prepared problem and check the result as lme4 does."""
     # Small dense factorizations run faster on one BLAS thread, and a classroom server
     # runs many fits at once: threads would only fight over the cores.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
         return _fit(prob, REML, start)
 
 

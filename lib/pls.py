@@ -130,6 +130,7 @@ class PlsSystem:
         kind = _DenseCoupling if self.dense else _SparseCoupling
         self.coupling = kind(C, self.m, self.n1, self.k1)
         self.D = (W.T @ W).toarray()
+        self.XZ = sp.hstack([sp.csr_matrix(X)] + [b.Z() for b in blocks], format="csr")
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
 
@@ -183,7 +184,7 @@ class PlsSystem:
         f.beta, f.u = self.solve(f)
         # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
         # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(theta, f.u))
+        resid = self.y - self.XZ @ np.concatenate([f.beta, self.lambda_times(theta, f.u)])
         f.pwrss = float(resid @ resid + f.u @ f.u)
         return f
 
@@ -198,15 +199,6 @@ class PlsSystem:
     def coupling_block(self, f: Factorization) -> np.ndarray:
         """The factor's dense m x q1 block below the first block (for conditional variances)."""
         return self.g_transpose_times(f.theta, self.coupling.matrix(f.B))
-
-    def z_times(self, b: np.ndarray) -> np.ndarray:
-        """Z b, term by term, without forming Z."""
-        out, at = np.zeros(self.n), 0
-        for blk in self.blocks:
-            vals = b[at:at + blk.q].reshape(blk.nlevels, blk.k)
-            out += np.einsum("ij,ij->i", blk.X, vals[blk.factor.codes])
-            at += blk.q
-        return out
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """b = Lambda u, block by block."""

@@ -15,13 +15,24 @@ devCrit(), -2 logLik, not deviance()), z values with Pr(>|z|), no residual row.
 """
 from __future__ import annotations
 
-import numpy as np
+import textwrap
+
 import pandas as pd
 
-from .lme4_print import (DIGITS, COR_MAX, _classify_messages, _format, _method_line, _resid_block,
+from .lme4_print import (DIGITS, COR_MAX, WIDTH, _classify_messages, _format, _resid_block,
                          cat_fill, convergence_text, fixef_correlation_text, formula_lines,
                          groups_line, method_title, print_named_strings, random_effects_text)
 from .rformat import print_coefmat, r_round
+
+
+def method_line(title: str, cls: str = "glmerMod") -> str:
+    """lme4's .prt.methTit(): a title too long for the console is wrapped by strwrap()
+    (at blanks only: "Gauss-Hermite" stays whole), then cat(" [", class, "]", fill = TRUE)."""
+    if len(title) + 5 + len(cls) <= WIDTH:
+        return f"{title} ['{cls}']"
+    wrapped = textwrap.wrap(title, width=WIDTH - 3, subsequent_indent="  ",
+                            break_on_hyphens=False, break_long_words=False)
+    return cat_fill(wrapped + [" [", cls, "]"], sep="").rstrip("\n")
 
 
 def family_line(fit) -> str:
@@ -51,7 +62,7 @@ def glmer_summary(fit, data_name: str | None = None, digits: int = DIGITS,
                   correlation: bool | None = None, name: str = "x") -> str:
     """print(summary(fit)) for a glmer fit."""
     data_name = data_name if data_name is not None else getattr(fit, "data_name", None)
-    out = [_method_line(method_title(fit), "glmerMod") + "\n"]
+    out = [method_line(method_title(fit), "glmerMod") + "\n"]
     out.append(family_line(fit) + "\n")
     out.append(cat_fill(["Formula:"] + formula_lines(fit)))
     if data_name:

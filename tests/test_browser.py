@@ -78,6 +78,7 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
 @pytest.mark.parametrize("path, key_text", [
     ("", "Fixed or random?"),
     ("data", 'Factor w/ 8 levels "1","2","3","4",..:'),
+    ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace"),
 ])
 def test_page_renders(page, path, key_text):
     open_page(page, path)

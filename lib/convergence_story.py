@@ -15,6 +15,7 @@ and checkConv, lib.convergence) with this project's criterion at such a theta.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +102,17 @@ def check_at(data: pd.DataFrame, theta, formula: str = FORMULA, reml: bool = Tru
                        check_convergence(th, prob.lower, g, H))
 
 
+def reported_grad(message: str) -> float | None:
+    """The max|grad| number in lme4's gradient message (None for other messages)."""
+    m = re.search(r"max\|grad\| = ([0-9.eE+-]+)", message)
+    return float(m.group(1)) if m else None
+
+
+def relative_difference(a: float, b: float) -> float:
+    """|a - b| / |b|."""
+    return abs(a - b) / abs(b) if b else float("inf")
+
+
 def first_divergence(trace_a: pd.DataFrame, trace_b: pd.DataFrame) -> int | None:
     """The first evaluation (1-based) where two optimizer traces differ; None if identical."""
     cols = [c for c in trace_a.columns if c not in ("evaluation", "stage")]
@@ -122,5 +134,5 @@ def gradient_table(check: CheckResult) -> pd.DataFrame:
     return out
 
 
-__all__ = ["FORMULA", "GRAD_TOL", "LME4_STOPS", "CheckResult", "check_at", "first_divergence",
-           "gradient_table", "verdict"]
+__all__ = ["FORMULA", "GRAD_TOL", "LME4_STOPS", "CheckResult", "check_at", "relative_difference",
+           "first_divergence", "gradient_table", "reported_grad", "verdict"]

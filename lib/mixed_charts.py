@@ -178,44 +178,47 @@ def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame) -> alt.LayerCha
         title="Profiled criteria over the family SD (lower is better)", height=360)
 
 
-def optimizer_trace(trace: pd.DataFrame, title: str) -> alt.LayerChart:
-    """Criterion per evaluation (lme4's verbose output), and how far above the best it is."""
+def optimizer_trace(trace: pd.DataFrame, title: str) -> tuple[alt.Chart, alt.Chart]:
+    """Criterion per evaluation (lme4's verbose output), and how far above the best it is (log scale)."""
     tr = trace[["evaluation", "stage", "criterion"]].copy()
     best = tr["criterion"].min()
     tr["above best"] = tr["criterion"] - best
     tr["above best (log scale)"] = np.maximum(tr["above best"], 1e-9)
     tip = ["evaluation:Q", "stage:Q", alt.Tooltip("criterion:Q", format=".6f"),
            alt.Tooltip("above best:Q", format=".3g")]
-    full = alt.Chart(tr).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("evaluation:Q", title="Evaluation of the criterion"),
-        y=alt.Y("criterion:Q", title="REML criterion", scale=alt.Scale(zero=False, type="log")),
-        tooltip=tip).properties(title=title, height=260)
-    gap = alt.Chart(tr).mark_line(point=alt.OverlayMarkDef(size=12), color="#ef6c00").encode(
-        x=alt.X("evaluation:Q", title="Evaluation of the criterion"),
-        y=alt.Y("above best (log scale):Q", title="Above the best value (log scale)",
-                scale=alt.Scale(type="log")),
-        tooltip=tip).properties(title="The same, as distance above the best value found", height=260)
-    return alt.hconcat(full, gap)
+    x = alt.X("evaluation:Q", title="Evaluation of the criterion")
+    full = alt.Chart(tr).mark_line(color="#1565c0", point=alt.OverlayMarkDef(size=10, color="#1565c0")).encode(
+        x=x, y=alt.Y("criterion:Q", title="REML criterion", scale=alt.Scale(zero=False)),
+        tooltip=tip).properties(title=title, height=280)
+    gap = alt.Chart(tr).mark_line(color="#ef6c00", point=alt.OverlayMarkDef(size=10, color="#ef6c00")).encode(
+        x=x, y=alt.Y("above best (log scale):Q", title="Above the best value (log scale)",
+                     scale=alt.Scale(type="log")),
+        tooltip=tip).properties(title="The same, as distance above the best value found", height=280)
+    return full, gap
 
 
 def family_effects(table: pd.DataFrame) -> alt.LayerChart:
     """Per-family intercepts: lm's fixed estimates against lmer's shrunken predictions.
 
-    table: FamID, model, intercept, n.
+    table: FamID, model, intercept, n (two models; the first is drawn as circles, the second as diamonds).
     """
     grand = table.attrs.get("grand_mean")
-    colour = alt.Color("model:N", title="Estimate from", sort=None)
-    pts = alt.Chart(table).mark_point(filled=True, size=110).encode(
-        x=alt.X("FamID:N", title="Family (FamID)", sort=[str(k) for k in range(1, 9)]),
-        y=alt.Y("intercept:Q", title="Family's female mean IgG at Time 0", scale=alt.Scale(zero=False)),
-        color=colour, shape=alt.Shape("model:N", sort=None, legend=None),
-        tooltip=["FamID:N", "model:N", alt.Tooltip("intercept:Q", format=".3f"), "n:Q"])
+    models = list(dict.fromkeys(table["model"]))
+    colour = alt.Color("model:N", title="Estimate from", scale=alt.Scale(domain=models, range=["#546e7a", "#d81b60"]),
+                       legend=alt.Legend(orient="top"))
+    shape = alt.Shape("model:N", scale=alt.Scale(domain=models, range=["circle", "diamond"]), legend=None)
+    x = alt.X("FamID:N", title="Family (FamID)", sort=[str(k) for k in range(1, 9)])
+    y = alt.Y("intercept:Q", title="Family's female mean IgG at Time 0", scale=alt.Scale(zero=False))
+    tip = ["FamID:N", "model:N", alt.Tooltip("intercept:Q", format=".3f"), alt.Tooltip("n:Q", title="people")]
+    pts = alt.Chart(table).mark_point(filled=True, size=120, opacity=0.9).encode(
+        x=x, y=y, color=colour, shape=shape, xOffset=alt.XOffset("model:N", sort=models), tooltip=tip)
     layers = [pts]
     if grand is not None:
         layers.append(alt.Chart(pd.DataFrame({"y": [grand]})).mark_rule(strokeDash=[4, 3], color="gray")
                       .encode(y="y:Q", tooltip=[alt.Tooltip("y:Q", title="lmer intercept", format=".4f")]))
     return alt.layer(*layers).properties(
-        title="Family means: 7 fixed contrasts (lm) vs. predictions from one variance (lmer)", height=320)
+        title="Family means: 7 fixed contrasts (lm) vs. predictions from one variance (lmer); "
+              "dashed: lmer's intercept", height=320)
 
 
 def toy_data(data: pd.DataFrame, coding: str) -> alt.Chart:

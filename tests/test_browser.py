@@ -78,6 +78,13 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
 @pytest.mark.parametrize("path, key_text", [
     ("", "Fixed or random?"),
     ("data", 'Factor w/ 8 levels "1","2","3","4",..:'),
+    ("random_effects", "REML criterion at convergence: 1475.7"),
+    ("variance_components", "groups:  IndID, 135; FamID, 8"),
+    ("multiple_factors", "6.9673"),
+    ("random_regression", "REML criterion at convergence: 37163.3"),
+    ("ml_vs_reml", "REML criterion at convergence: 1475.7"),
+    ("convergence", "Model failed to converge with max|grad| = 0.0211755"),
+    ("qaqc", "REML criterion at convergence: 17845.4"),
     ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace"),
 ])
 def test_page_renders(page, path, key_text):

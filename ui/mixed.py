@@ -203,10 +203,10 @@ def show_calls(formula: str, REML: bool, data: str, name: str) -> None:
     r_col, py_col = st.columns(2)
     with r_col:
         st.caption("The same fit in R (lme4)")
-        st.code(mb.lme4_call(formula, REML, data, name), language="r")
+        st.code(mb.lme4_call(formula, REML, data, name), language="r", wrap_lines=True)
     with py_col:
         st.caption("The same fit with this app's lib")
-        st.code(mb.lib_call(formula, REML, data, name), language="python")
+        st.code(mb.lib_call(formula, REML, data, name), language="python", wrap_lines=True)
 
 
 def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
@@ -221,7 +221,7 @@ def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool
     left, right = st.columns([1.2, 1]) if tables else (st.container(), None)
     with left:
         st.caption(f"`summary({name})`, in lme4's layout")
-        st.code(summary_text(f, outcome.data), language=None)
+        st.code(summary_text(f, outcome.data), language=None, wrap_lines=True)
     if right is not None:
         with right:
             crit_name, crit = criterion_label(f)
@@ -308,9 +308,8 @@ def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) ->
     except Exception:  # lib.compare missing or failing: compute it here, never a traceback
         _fallback_lrt(outcomes, names, call)
         return None
-    a, b = st.columns([1.3, 1])
-    a.code(text, language=None)
-    b.table(table)
+    st.code(text, language=None)
+    st.table(table)
     if res.note:
         st.warning(res.note, icon=":material/balance:")
     return res
@@ -354,9 +353,8 @@ def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) ->
     except Exception:
         _fallback_anova(a, b, names)
         return None
-    c1, c2 = st.columns([1.3, 1])
-    c1.code(text, language=None)
-    c2.table(table)
+    st.code(text, language=None)
+    st.table(table)
     return res
 
 

@@ -1,0 +1,253 @@
+"""The mixed-model pages under AppTest: no exception, the tutorial's numbers on screen
+(checked against lme4's results in seed_lme4.json to the precision shown), and a
+random-term widget that changes the model shown.
+
+Fits are cached by the pages (st.cache_resource, process-wide), so each model is fitted
+once per test session however many page runs ask for it.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.contents import REPO
+
+TIMEOUT = 90
+# The engine agrees with lme4 to the relative tolerances of tests/test_lmer_parity.py (variances
+# 1e-3, fixed effects 1e-5, standard errors 1e-4): at MModTime4's flat optimum the last digit
+# shown can differ by a unit or so.
+VC_SLACK, FIXEF_SLACK, SE_SLACK = 1e-3, 1e-5, 1e-4
+VARCORR_COLUMNS = ["Groups", "Name", "Variance", "Std.Dev."]
+FIXEF_COLUMNS = ["Estimate", "Std. Error", "t value"]
+
+
+def run(page: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app_pages" / f"{page}.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# -- reading the page ----------------------------------------------------------------
+
+def tables(at: AppTest, columns: list[str]) -> list[pd.DataFrame]:
+    return [t.value for t in at.table if all(c in t.value.columns for c in columns)]
+
+
+def summaries(at: AppTest) -> list[str]:
+    return [c.value for c in at.code if c.value.startswith("Linear mixed model fit by")]
+
+
+def codes(at: AppTest, start: str) -> list[str]:
+    return [c.value for c in at.code if c.value.startswith(start)]
+
+
+def close_to_shown(shown: str, ref: float, rel: float = 0.0) -> bool:
+    """A number as displayed equals the reference rounded to the digits displayed (+ rel slack)."""
+    s = shown.strip()
+    if s.startswith("<"):  # "< 2.2e-16"
+        return ref < float(s[1:])
+    value = float(s)
+    mant = s.lower().split("e")[0]
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    exp = int(s.lower().split("e")[1]) if "e" in s.lower() else 0
+    return abs(value - ref) <= 0.5 * 10 ** (exp - decimals) * (1 + 1e-9) + rel * abs(ref)
+
+
+def varcorr_rows(table: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+    """(group, name) -> (Variance, Std.Dev.) as shown; blank Groups cells carry the group above."""
+    out, group = {}, ""
+    for _, r in table.iterrows():
+        group = r["Groups"] or group
+        out[(group, r["Name"])] = (r["Variance"], r["Std.Dev."])
+    return out
+
+
+def check_varcorr(table: pd.DataFrame, ref: dict) -> None:
+    rows = varcorr_rows(table)
+    for r in ref["varcorr"]:
+        if r["var2"] is not None:
+            continue
+        key = ("Residual", "") if r["grp"] == "Residual" else (r["grp"], r["var1"])
+        var, sd = rows[key]
+        assert close_to_shown(var, r["vcov"], VC_SLACK), (key, var, r["vcov"])
+        assert close_to_shown(sd, r["sdcor"], VC_SLACK), (key, sd, r["sdcor"])
+
+
+def check_fixef(table: pd.DataFrame, ref: dict) -> None:
+    assert list(table.index) == list(ref["fixef"])
+    for name, est in ref["fixef"].items():
+        assert close_to_shown(table.loc[name, "Estimate"], est, FIXEF_SLACK), (name, table.loc[name, "Estimate"], est)
+        assert close_to_shown(table.loc[name, "Std. Error"], ref["se"][name], SE_SLACK)
+
+
+def check_summary(text: str, ref: dict) -> None:
+    assert f"Formula: {ref['formula']}" in text
+    if ref["REML"]:
+        m = re.search(r"REML criterion at convergence: (\S+)", text)
+        assert m and close_to_shown(m.group(1), ref["REMLcrit"]), (m and m.group(1), ref["REMLcrit"])
+    groups = "; ".join(f"{g}, {n}" for g, n in ref["ngrps"].items())
+    assert f"Number of obs: {ref['nobs']}, groups:  {groups}" in text
+
+
+def check_model(at: AppTest, i: int, ref: dict) -> None:
+    """The i-th fitted model on the page: summary text, random-effects and fixed-effects tables."""
+    check_summary(summaries(at)[i], ref)
+    check_varcorr(tables(at, VARCORR_COLUMNS)[i], ref)
+    check_fixef(tables(at, FIXEF_COLUMNS)[i], ref)
+
+
+def check_lrt(table: pd.DataFrame, ref: dict) -> None:
+    row = table.iloc[1]
+    assert [int(v) for v in table["#Df"]] == ref["df"]
+    assert close_to_shown(table["LogLik"].iloc[0], ref["logLik"][0])
+    assert close_to_shown(row["Chisq"], ref["chisq"]), (row["Chisq"], ref["chisq"])
+    assert close_to_shown(row["Pr(>Chisq)"], ref["p"]), (row["Pr(>Chisq)"], ref["p"])
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+def test_random_effects_page(seed_ref, lm_refs):
+    at = run("random_effects")
+    assert at.title[0].value == "Random effects & the LMM" and not at.error and not at.warning
+    check_model(at, 0, seed_ref["lmer_reml"]["MMod"])
+    side = next(t for t in at.table if "lm LMod2 estimate" in t.value.columns).value
+    for row in lm_refs["LMod2"]["coef"]:
+        assert close_to_shown(side.loc[row["_row"], "lm LMod2 estimate"], row["Estimate"])
+    assert metric(at, "lm: family contrasts") == "7"
+    assert close_to_shown(metric(at, "MMod: FamID variance"), 30.2746438283581)
+    assert close_to_shown(metric(at, "lm: residual variance (σ²)"), lm_refs["LMod2"]["sigma"] ** 2)
+
+    at.selectbox(key="re_g0").set_value("IndID").run()
+    assert not at.exception
+    assert "Formula: IgG ~ Sex + (1 | IndID)" in summaries(at)[0]
+    assert "IndID, 135" in summaries(at)[0]
+
+
+def test_variance_components_page():
+    at = run("variance_components")
+    assert not at.error
+    groups = [m.value for m in at.metric if m.label == "groups"]
+    assert groups[:2] == [4, 7] or groups[:2] == ["4", "7"]
+    assert "groups:  IndID, 135; FamID, 8" in summaries(at)[-1]
+    codes_table = next(t.value for t in at.table if "grouping factor" in t.value.columns)
+    assert codes_table.set_index("grouping factor")["groups"].to_dict()["Sex:IndID"] == 270
+
+    at.selectbox(key="vcreal_g1").set_value("Sex:IndID").run()
+    assert not at.exception
+    assert "groups:  Sex:IndID, 270; FamID, 8" in summaries(at)[-1]
+    at.selectbox(key="vc_g0").set_value("UniqueID").run()
+    assert "Individual" not in summaries(at)[0].split("Random effects")[1].split("Fixed")[0]
+    assert "UniqueID, 7" in summaries(at)[0]
+
+
+def test_multiple_factors_page(seed_ref):
+    at = run("multiple_factors")
+    assert not at.error
+    check_model(at, 0, seed_ref["lmer_reml"]["MMod2"])
+    check_model(at, 1, seed_ref["lmer_reml"]["MMod"])
+    check_model(at, 2, seed_ref["lmer_reml"]["MMod3"])
+    lrts = tables(at, ["#Df", "LogLik", "Chisq"])
+    check_lrt(lrts[0], seed_ref["lrtest_reml"]["MMod2_vs_MMod"])
+    check_lrt(lrts[1], seed_ref["lrtest_reml"]["MMod2_vs_MMod3"])
+    anova = tables(at, ["npar", "AIC", "deviance"])[0]
+    ref = seed_ref["anova_ml_refit"]["MMod2_vs_MMod3"]
+    assert close_to_shown(anova["Chisq"].iloc[1], ref["chisq"]) and close_to_shown(anova["Pr(>Chisq)"].iloc[1], ref["p"])
+    assert any("REML fits have different fixed effects" in w.value for w in at.warning)
+
+    at.radio(key="mf_bar0").set_value("||").run()
+    assert not at.exception
+    # lme4 prints || expanded: ((1 | FamID) + (0 + Sex | FamID))
+    assert "Formula: IgG ~ Sex + ((1 | FamID) + (0 + Sex | FamID))" in summaries(at)[0]
+    assert "FamID.1" in varcorr_rows(tables(at, VARCORR_COLUMNS)[0]).__str__()
+
+
+def test_random_regression_page(seed_ref):
+    at = run("random_regression")
+    assert not at.error
+    check_model(at, 0, seed_ref["lmer_reml"]["MModTime"])
+    check_model(at, 1, seed_ref["lmer_reml"]["MModTime2"])
+    check_lrt(tables(at, ["#Df", "LogLik", "Chisq"])[0], seed_ref["lrtest_reml"]["MModTime_vs_MModTime2"])
+    assert len(at.get("vega_lite_chart")) >= 2
+
+    at.multiselect(key="rrb_sl0").set_value([]).run()
+    assert not at.exception
+    assert "Formula: IgG ~ Sex * Time + (1 | FamID)" in summaries(at)[1]
+
+
+def test_ml_vs_reml_page(seed_ref):
+    at = run("ml_vs_reml")
+    assert not at.error
+    reml, ml = seed_ref["lmer_reml"]["MMod"], seed_ref["lmer_ml"]["MMod"]
+    texts = summaries(at)
+    check_summary(texts[0], reml)
+    assert "Linear mixed model fit by maximum likelihood" in texts[1]
+    assert re.search(r"\s1478\.9\s", texts[1])  # the deviance ML prints
+    sd = lambda ref: next(r["sdcor"] for r in ref["varcorr"] if r["grp"] == "FamID")  # noqa: E731
+    assert close_to_shown(metric(at, "REML: SD of FamID at the optimum"), sd(reml))
+    assert close_to_shown(metric(at, "ML: SD of FamID at the optimum"), sd(ml))
+    assert metric(at, "REML criterion at the optimum") == "1475.7"
+    assert metric(at, "deviance at the optimum") == "1478.9"
+    side = next(t.value for t in at.table if "ML / REML" in t.value.columns)
+    fam = side[(side["quantity"] == "variance") & (side["term"] == "FamID (Intercept)")].iloc[0]
+    assert close_to_shown(fam["REML"], reml["varcorr"][0]["vcov"]) and close_to_shown(fam["ML"], ml["varcorr"][0]["vcov"])
+
+    at.selectbox(key="mr_g0").set_value("IndID").run()
+    assert not at.exception
+    assert "Formula: IgG ~ Sex + (1 | IndID)" in summaries(at)[0]
+    assert any(m.label == "REML: SD of IndID at the optimum" for m in at.metric)
+
+
+def test_convergence_page(seed_ref):
+    at = run("convergence")
+    assert not at.error
+    ref3, printed = seed_ref["lmer_reml"]["MModTime3"], seed_ref["tutorial_as_printed"]["MModTime3"]
+    check_summary(summaries(at)[0], ref3)
+    story = next(t.value for t in at.table if "lme4's message" in t.value.columns)
+    assert story["lme4's message"].tolist() == [ref3["conv_messages"], printed["conv_messages"]]
+    checks = story["lme4's check, evaluated here at lme4's theta"].tolist()
+    assert checks[0] == ref3["conv_messages"]
+    assert checks[1].startswith("Model failed to converge with max|grad| = 0.02117")
+    grads = [m.value for m in at.metric if m.label.startswith("max|grad| by lme4's check")]
+    assert float(grads[1]) == pytest.approx(0.0211755, rel=2e-5)
+    assert [m.value for m in at.metric if m.label == "lme4's verdict"] == ["singular", "failed to converge"]
+    ind1 = at.dataframe[1].value
+    assert len(ind1) == 36 and set(ind1["Sex"].astype(str)) == {"F", "M"}
+    assert set(ind1["IndID"].astype(str)) == {"1"}
+    check_model(at, 1, seed_ref["lmer_reml"]["MModTime4"])
+    check_lrt(tables(at, ["#Df", "LogLik", "Chisq"])[0], seed_ref["lrtest_reml"]["MModTime2_vs_MModTime4"])
+
+    at.multiselect(key="cv_sl1").set_value([]).run()
+    assert not at.exception
+    assert "(1 + Time | FamID) + (1 | IndID)" in summaries(at)[0]
+    at.radio(key="cv_data").set_value("all_r_read").run()
+    assert not at.exception
+    assert any('read.csv("ImmuneData.csv")  # R reads row 781 one ulp high' in c for c in codes(at, "library(lme4)"))
+
+
+def test_qaqc_page(seed_ref):
+    at = run("qaqc")
+    assert not at.error
+    ref = seed_ref["lmer_reml"]["MModTime4"]
+    check_model(at, 0, ref)
+    caption = next(c.value for c in at.caption if c.value.startswith("Scaled residuals"))
+    shown = re.findall(r"-?\d+\.\d{4}", caption)
+    assert all(close_to_shown(s, q) for s, q in zip(shown, ref["scaled_resid_quantiles"]))
+    spread = next(t.value for t in at.table if "SD at first month" in t.value.columns)
+    assert len(spread) == 3
+    last = {k: float(v) for k, v in spread["last / first"].items()}
+    assert last["MModTime4 (… + (1 + Time | Sex:IndID))"] < 1.2 < last["MModTime2 (1 + Time | FamID)"]
+
+    at.radio(key="qa_how").set_value("A whole family").run()
+    assert not at.exception and any(c.value.startswith("Family 1:") for c in at.caption)
+    at.selectbox(key="qa_g1").set_value("IndID").run()
+    assert not at.exception
+    assert "(1 + Time | FamID) + (1 + Time | IndID)" in summaries(at)[0]
+    assert len(next(t.value for t in at.table if "SD at first month" in t.value.columns)) == 4

@@ -161,3 +161,17 @@ def test_print_anova_table_zaps_like_r():
         "  #Df   LogLik Df Chisq Pr(>Chisq)    ",
         "1   8 -18581.6                        ",
         "2  11  -8922.7  3 19318  < 2.2e-16 ***"]
+
+
+def test_glmer_fits_compare_like_lme4():
+    """anova() and lrtest() of two Poisson glmer fits: no refit, R's printed text."""
+    from conftest import shared_dir
+    from lib.glmer import glmer
+
+    sim = pd.read_csv(shared_dir() / "reference" / "SimulatedCounts.csv")
+    sim["Site"] = pd.Categorical(sim["Site"])
+    m1 = glmer("Count ~ Dose + (1|Site)", sim, family="poisson")
+    m0 = glmer("Count ~ 1 + (1|Site)", sim, family="poisson")
+    a = anova(m0, m1, names=["m0", "m1"], data_name="sim")
+    assert a.messages == [] and a.fits == [m0, m1]
+    assert a.text + lrtest(m0, m1).text == (GOLDEN / "glmer_compare.txt").read_text()

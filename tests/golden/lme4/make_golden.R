@@ -39,3 +39,8 @@ for (n in names(extras)) {
   m <- suppressWarnings(suppressMessages(eval(bquote(lmer(.(extras[[n]]), data = dat)))))
   out(paste0(n, ".txt"), print(summary(m)))
 }
+# GLMMs in anova() and lrtest(): duck-typed fits (lib.glmer)
+sim <- read.csv(file.path(ref, "SimulatedCounts.csv")); sim$Site <- factor(sim$Site)
+m1 <- glmer(Count ~ Dose + (1|Site), data = sim, family = poisson)
+m0 <- glmer(Count ~ 1 + (1|Site), data = sim, family = poisson)
+out("glmer_compare.txt", { print(anova(m0, m1)); print(lrtest(m0, m1)) })

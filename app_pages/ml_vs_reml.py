@@ -58,11 +58,10 @@ left, right = st.columns(2)
 with left:
     st.subheader(f"By REML: `{base}`")
     ui.show_fit(reml, base, tables=False, calls=False)
-    ui.show_calls(formula, True, spec.data, base)
 with right:
     st.subheader(f"By ML: `{base}_ML`")
     ui.show_fit(ml, f"{base}_ML", tables=False, calls=False)
-    ui.show_calls(formula, False, spec.data, f"{base}_ML")
+ui.show_calls_pair(formula, spec.data, base)
 
 st.header("Which likelihood does a comparison need?")
 st.table(COMPARISONS.set_index("comparison"))
@@ -94,7 +93,9 @@ criterion as a curve in θ. Below, θ runs over a grid and each point is convert
 standard deviation among groups, σ<sub>{group}</sub> = θ·σ(θ), the scale of the summary's *Std.Dev.*;
 curves are shifted so that each minimum is 0. The diamonds are lme4's estimates.
 """, unsafe_allow_html=True)
-st.altair_chart(criterion_curves(curves, optima), width="stretch")
+zoom = st.toggle("Zoom on the optima", value=True, key="mr_zoom",
+                 help="Off: the whole grid from θ = 0, where the criteria are far higher")
+st.altair_chart(criterion_curves(curves, optima, y_max=6.0 if zoom else None), width="stretch")
 cols = st.columns(4)
 for col, (_, o) in zip(cols, optima.iterrows()):
     col.metric(f"{o['method']}: SD of {group} at the optimum", f"{o['sd']:.4g}",

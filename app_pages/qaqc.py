@@ -54,7 +54,9 @@ else:
     st.caption(f"Family {fam}: {len(chosen)} people")
 if chosen:
     frame = individual_frame(fit, data, chosen)
-    st.altair_chart(individual_fits(frame), width="stretch")
+    top, bottom = individual_fits(frame)
+    st.altair_chart(top, width="stretch")
+    st.altair_chart(bottom, width="stretch")
     st.markdown("The dashed line is the **population** prediction (`predict(fit, re.form=NA)`: fixed "
                 "effects only, one per sex); the solid line adds the family's and the individual's random "
                 "effects. Residuals that trend over time for one person mean the model misses their shape.")

@@ -120,18 +120,22 @@ def residual_spread(spread: pd.DataFrame) -> alt.Chart:
     sel = alt.selection_point(fields=["model"], bind="legend")
     return alt.Chart(spread).mark_line(point=True).encode(
         x=alt.X("Time:Q", axis=TIME_AXIS), y=alt.Y("sd:Q", title="SD of residuals at that month"),
-        color=alt.Color("model:N", title="Model", sort=None),
+        color=alt.Color("model:N", title="Model (click to highlight)", sort=None,
+                        scale=alt.Scale(scheme="set1"), legend=alt.Legend(orient="bottom", labelLimit=400, columns=1)),
         opacity=alt.condition(sel, alt.value(1), alt.value(0.2)),
         tooltip=["model:N", "Time:Q", alt.Tooltip("sd:Q", format=".3f", title="residual SD")],
     ).add_params(sel).properties(title="Residual spread over time, by model", height=300)
 
 
-def individual_fits(frame: pd.DataFrame) -> alt.VConcatChart:
-    """Observed IgG, population line and own fitted line per individual, residuals beneath.
+def individual_fits(frame: pd.DataFrame) -> tuple[alt.LayerChart, alt.LayerChart]:
+    """Observed IgG, population line and own fitted line per individual; and their residuals.
 
-    frame: Individual, Time, IgG, population, fitted, residual.
+    frame: Individual, Time, IgG, population, fitted, residual. Two charts with one colour
+    scale, to draw one above the other.
     """
-    colour = alt.Color("Individual:N", title="Individual (IndID-Sex)")
+    people = sorted(frame["Individual"].unique(), key=lambda s: (int(s.split("-")[0]), s))
+    colour = alt.Color("Individual:N", title="Individual (IndID-Sex)",
+                       scale=alt.Scale(domain=people, scheme="category10"), legend=alt.Legend(orient="right"))
     tip = ["Individual:N", "FamID:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f"),
            alt.Tooltip("fitted:Q", format=".2f", title="own line"),
            alt.Tooltip("population:Q", format=".2f", title="population line"),
@@ -149,33 +153,40 @@ def individual_fits(frame: pd.DataFrame) -> alt.VConcatChart:
         base.mark_point(filled=True, size=30).encode(y=alt.Y("residual:Q", axis=RESID_AXIS),
                                                      color=colour, tooltip=tip),
         base.mark_line(strokeWidth=1, opacity=0.6).encode(y="residual:Q", color=colour),
-        _zero_rule()).properties(title="Residuals", height=160)
-    return alt.vconcat(top, bottom).resolve_scale(color="shared")
+        _zero_rule()).properties(title="Residuals of the own fitted line", height=170)
+    return top, bottom
 
 
 # -- criteria ------------------------------------------------------------------------
 
-def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame) -> alt.LayerChart:
+def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame, y_max: float | None = None) -> alt.LayerChart:
     """Profiled REML and ML criteria over the family SD, each optimum marked.
 
-    curves: method, sd, criterion, relative, theta, sigma; optima: method, sd, criterion, relative.
+    curves: method, sd, criterion, relative, theta, sigma; optima: method, sd, criterion, relative, label.
+    y_max clips the vertical axis (criterion above its minimum) to zoom on the optima.
     """
     colour = alt.Color("method:N", title="Criterion", scale=alt.Scale(domain=["REML", "ML"],
                                                                      range=["#6a1b9a", "#ef6c00"]))
-    tip = ["method:N", alt.Tooltip("sd:Q", format=".4f", title="SD of FamID"),
+    tip = ["method:N", alt.Tooltip("sd:Q", format=".4f", title="SD of the group effect"),
            alt.Tooltip("criterion:Q", format=".4f", title="criterion (−2 log L)"),
            alt.Tooltip("relative:Q", format=".4f", title="above its minimum"),
            alt.Tooltip("theta:Q", format=".4f"), alt.Tooltip("sigma:Q", format=".4f", title="residual SD")]
-    lines = alt.Chart(curves).mark_line(strokeWidth=2.5).encode(
-        x=alt.X("sd:Q", title="Standard deviation among families (σ_FamID = θ·σ)"),
-        y=alt.Y("relative:Q", title="Criterion minus its minimum"), color=colour, tooltip=tip)
-    marks = alt.Chart(optima).mark_point(size=140, filled=True, shape="diamond").encode(
+    data = curves if y_max is None else curves[curves["relative"] <= 1.5 * y_max]
+    yscale = alt.Scale(domain=[0, y_max], clamp=True) if y_max is not None else alt.Scale()
+    lines = alt.Chart(data).mark_line(strokeWidth=2.5, clip=True).encode(
+        x=alt.X("sd:Q", title="Standard deviation among groups (σ_group = θ·σ)"),
+        y=alt.Y("relative:Q", title="Criterion minus its minimum", scale=yscale), color=colour, tooltip=tip)
+    marks = alt.Chart(optima).mark_point(size=160, filled=True, shape="diamond").encode(
         x="sd:Q", y="relative:Q", color=colour, tooltip=tip)
     rules = alt.Chart(optima).mark_rule(strokeDash=[4, 3]).encode(x="sd:Q", color=colour)
-    labels = alt.Chart(optima).mark_text(dy=-14, fontWeight="bold").encode(
-        x="sd:Q", y="relative:Q", color=colour, text=alt.Text("label:N"))
-    return alt.layer(lines, rules, marks, labels).properties(
-        title="Profiled criteria over the family SD (lower is better)", height=360)
+    ml = optima[optima["method"] == "ML"]
+    reml = optima[optima["method"] == "REML"]
+    labels = [alt.Chart(reml).mark_text(dx=8, dy=-12, align="left", fontWeight="bold").encode(
+                  x="sd:Q", y="relative:Q", color=colour, text="label:N"),
+              alt.Chart(ml).mark_text(dx=-8, dy=-12, align="right", fontWeight="bold").encode(
+                  x="sd:Q", y="relative:Q", color=colour, text="label:N")]
+    return alt.layer(lines, rules, marks, *labels).properties(
+        title="Profiled criteria over the group SD (lower is better)", height=360)
 
 
 def optimizer_trace(trace: pd.DataFrame, title: str) -> tuple[alt.Chart, alt.Chart]:
@@ -229,7 +240,8 @@ def toy_data(data: pd.DataFrame, coding: str) -> alt.Chart:
         x=alt.X("code:N", title=f"Group the model sees ({coding})",
                 sort=sorted(frame["code"].unique(), key=int)),
         y=alt.Y("y:Q", title="Response y", scale=alt.Scale(zero=False)),
-        color=alt.Color("Family:N", title="Family"), shape=alt.Shape("Family:N"),
+        color=alt.Color("Family:N", title="Family", scale=alt.Scale(scheme="category10")),
+        shape=alt.Shape("Family:N"),
         xOffset="Family:N",
         tooltip=["Family:N", "Individual:N", "UniqueID:N", "Rep:Q", alt.Tooltip("y:Q", format=".3f")],
     ).properties(title=f"Measurements grouped by {coding}", height=260)

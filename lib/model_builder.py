@@ -277,19 +277,25 @@ def display_name(spec: ModelSpec, fallback: str = "model") -> str:
 
 # -- code that reproduces a fit --------------------------------------------------
 
+def lme4_fit_lines(formula: str, REML: bool, data: str, name: str = "model") -> str:
+    """The lmer call and summary in R, without the data setup."""
+    reml = "" if REML else ", REML=FALSE"
+    return f"{name} <- lmer({formula}, data={SLICES[data].r_name}{reml})\nsummary({name})"
+
+
+def lib_fit_lines(formula: str, REML: bool, data: str, name: str = "model") -> str:
+    """The lmer call and summary with this project's lib, without the data setup."""
+    return f'{name} = lmer("{formula}", data={SLICES[data].r_name}, REML={REML})\nprint({name}.summary())'
+
+
 def lme4_call(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The R call, in the tutorial's style."""
-    sl = SLICES[data]
-    reml = "" if REML else ", REML=FALSE"
-    return (f"library(lme4)\n{sl.r_setup}\n"
-            f"{name} <- lmer({formula}, data={sl.r_name}{reml})\nsummary({name})")
+    return f"library(lme4)\n{SLICES[data].r_setup}\n{lme4_fit_lines(formula, REML, data, name)}"
 
 
 def lib_call(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The Python call with this project's lib."""
-    sl = SLICES[data]
-    return (f"from lib.lmer import lmer\n{sl.py_setup}\n"
-            f'{name} = lmer("{formula}", data={sl.r_name}, REML={REML})\nprint({name}.summary())')
+    return f"from lib.lmer import lmer\n{SLICES[data].py_setup}\n{lib_fit_lines(formula, REML, data, name)}"
 
 
 def lm_calls(formula: str, data: str, name: str = "model") -> tuple[str, str]:

@@ -209,6 +209,19 @@ def show_calls(formula: str, REML: bool, data: str, name: str) -> None:
         st.code(mb.lib_call(formula, REML, data, name), language="python", wrap_lines=True)
 
 
+def show_calls_pair(formula: str, data: str, name: str) -> None:
+    """The REML and ML calls of one model, R beside Python."""
+    r_col, py_col = st.columns(2)
+    with r_col:
+        st.caption("Both fits in R (lme4)")
+        st.code(mb.lme4_call(formula, True, data, name) + "\n"
+                + mb.lme4_fit_lines(formula, False, data, f"{name}_ML"), language="r", wrap_lines=True)
+    with py_col:
+        st.caption("Both fits with this app's lib")
+        st.code(mb.lib_call(formula, True, data, name) + "\n"
+                + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
+
+
 def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
     """The fit of one model: messages, lme4's summary, tidy tables, reproducing calls."""
     if not outcome.ok:

@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 import nlopt
 import numpy as np
 import pandas as pd
+import scipy.linalg as la
 
 from .convergence import check_convergence, is_singular
 from .design import is_factor, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
-from .lmer import drop_rank_deficient
 from .nelder_mead import nelder_mead
 from .pirls import GlmResponse, Pirls, PirlsError, WeightedPls
-from .retrms import ReBlock, make_blocks, theta_names
+from .retrms import ReBlock, make_blocks
 
 TOL_PWRSS = 1e-7
 BOUNDARY_TOL = 1e-5
@@ -85,6 +85,25 @@ class GlmerProblem:
 
 
 # -- setup -------------------------------------------------------------------------------
+
+RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
+
+
+def drop_rank_deficient(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """lme4's check.rankX = "message+drop.cols" (as lib.lmer does it): a full-rank set of columns."""
+    if X.shape[1] == 0:
+        return X, names, []
+    _, R, piv = la.qr(X, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > RANK_TOL * d[0])) if d.size else 0
+    if rank == X.shape[1]:
+        return X, names, []
+    keep = np.sort(piv[:rank])
+    ndrop = X.shape[1] - rank
+    s = "s" if ndrop > 1 else ""
+    msg = f"fixed-effect model matrix is rank deficient so dropping {ndrop} column{s} / coefficient{s}"
+    return X[:, keep], [names[i] for i in keep], [msg]
+
 
 def _numeric(frame: pd.DataFrame, col: str, what: str) -> np.ndarray:
     s = frame[col]

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as la
 from scipy import stats
 
 from .convergence import is_singular
-from .formula import Formula, FormulaError
+from .formula import Formula, FormulaError, Linear
 from .glmfamily import Family
-from .lmerfit import _corr, _new_codes, _new_matrix, _unique_name
+from .design import Factor, _level_text, as_factor, is_factor, linear_design
 from .pirls import Decomposition
 from .retrms import ReBlock
 
@@ -319,3 +318,43 @@ class GlmerFit:
     def summary(self, data_name: str | None = None) -> str:
         from .glmer_print import glmer_summary
         return glmer_summary(self, data_name)
+
+
+# -- helpers (as lib.lmerfit has them; kept here so glmer does not depend on lmer's internals) --
+
+def _corr(cov: float, sd_i: float, sd_j: float) -> float:
+    return float(cov / (sd_i * sd_j)) if sd_i > 0 and sd_j > 0 else float("nan")
+
+
+def _unique_name(name: str, seen: dict[str, int]) -> str:
+    """R's make.unique: FamID, FamID.1, ... for the split terms of ||."""
+    k = seen.get(name, 0)
+    seen[name] = k + 1
+    return name if k == 0 else f"{name}.{k}"
+
+
+def _new_matrix(lin: Linear, newdata: pd.DataFrame, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Model matrix of `lin` on new data, with the training data's factor levels."""
+    data = newdata.copy()
+    for col in lin.variables:
+        if col not in data.columns:
+            raise FormulaError(f"newdata has no column {col!r}")
+        if is_factor(frame[col]):
+            levels = as_factor(frame[col]).levels
+            values = data[col].map(_level_text)
+            unknown = sorted(set(values.dropna()) - set(levels))
+            if unknown:
+                raise FormulaError(f"new levels in {col}: {', '.join(unknown)}")
+            data[col] = pd.Categorical(values, categories=levels)
+    X, got, _ = linear_design(lin, data, keep_levels=True)
+    return X[:, [got.index(n) for n in names]]
+
+
+def _new_codes(factor: Factor, newdata: pd.DataFrame, group: str) -> np.ndarray:
+    """Codes of newdata's groups in the training levels, -1 for new ones."""
+    parts = group.split(":")
+    labels = newdata[parts[0]].map(_level_text)
+    for part in parts[1:]:
+        labels = labels + ":" + newdata[part].map(_level_text)
+    lookup = {lev: i for i, lev in enumerate(factor.levels)}
+    return labels.map(lambda v: lookup.get(v, -1)).to_numpy(np.int64)

@@ -29,6 +29,8 @@ import scipy.sparse as sp
 
 from .retrms import ReBlock, theta_slices
 
+_potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
+
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 
 
@@ -130,9 +132,10 @@ class PlsSystem:
         kind = _DenseCoupling if self.dense else _SparseCoupling
         self.coupling = kind(C, self.m, self.n1, self.k1)
         self.D = (W.T @ W).toarray()
-        self.XZ = sp.hstack([sp.csr_matrix(X)] + [b.Z() for b in blocks], format="csr")
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
+        self._eye1 = np.eye(self.k1)
+        self._zparts = [(b.X, b.factor.codes, b.nlevels, b.k, b.q) for b in blocks]
 
     # -- the trailing Lambda, G = blockdiag(I (x) T_b ..., I) ------------------
     def _rest_T(self, theta: np.ndarray):
@@ -172,11 +175,13 @@ class PlsSystem:
         """The blocked Cholesky factor at theta, with beta, u and r^2."""
         theta = np.asarray(theta, float)
         T1 = self.blocks[0].T(theta[self.slices[0]])
-        L1 = np.linalg.cholesky(T1.T @ self.A11 @ T1 + np.eye(self.k1))
+        L1 = np.linalg.cholesky(T1.T @ self.A11 @ T1 + self._eye1)
         B = T1 @ np.linalg.inv(L1).transpose(0, 2, 1)  # Lambda_1 L_1^{-T}, level by level
         S = self._congruence(theta, self.D - self.coupling.gram(B))
         S[np.arange(self.q_rest), np.arange(self.q_rest)] += 1.0
-        L2 = la.cholesky(S, lower=True, check_finite=False)
+        L2, info = _potrf(S, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("the trailing block is not positive definite")
         d1 = np.log(np.diagonal(L1, axis1=1, axis2=2))
         d2 = np.log(np.diag(L2))
         q, p = self.q_rest, self.p
@@ -184,17 +189,25 @@ class PlsSystem:
         f.beta, f.u = self.solve(f)
         # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
         # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        resid = self.y - self.XZ @ np.concatenate([f.beta, self.lambda_times(theta, f.u)])
+        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(theta, f.u))
         f.pwrss = float(resid @ resid + f.u @ f.u)
         return f
 
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
-        x2 = la.solve_triangular(f.L2[:-1, :-1].T, f.L2[-1, :-1], lower=False, check_finite=False)
+        x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = self.coupling.t_times(f.B, self.g_times(f.theta, np.append(-x2, 1.0)))
         u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
         return x2[self.q_rest:], np.concatenate([u1.ravel(), x2[:self.q_rest]])
+
+    def z_times(self, b: np.ndarray) -> np.ndarray:
+        """Z b, term by term, without forming Z."""
+        out, at = np.zeros(self.n), 0
+        for X, codes, nlevels, k, q in self._zparts:
+            out += np.einsum("ij,ij->i", X, b[at:at + q].reshape(nlevels, k)[codes])
+            at += q
+        return out
 
     def coupling_block(self, f: Factorization) -> np.ndarray:
         """The factor's dense m x q1 block below the first block (for conditional variances)."""

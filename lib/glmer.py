@@ -17,7 +17,9 @@ lme4's steps (R/lmer.R: glmer, R/modular.R: mkGlmerDevfun, optimizeGlmer):
    from the stage-1 optimum with steps 0.2 (0.1 per theta, min(SD(beta), 10)).
 4. Finite-difference gradient and Hessian (lme4's deriv12), lme4's boundary
    check and convergence checks; the standard errors come from that Hessian,
-   as vcov.merMod does when it is available.
+   as vcov.merMod does when it is available. (glmer passes checkConv the bounds of
+   theta *and* beta, so lme4 1.1-31 never runs its separate fixed-effect Hessian
+   check; neither does this.)
 
 Every evaluation starts PIRLS from lp0, as lme4's devfun does, so the criterion is a
 function of its parameters alone and the optimizers see lme4's numbers.

@@ -336,7 +336,7 @@ def _linear_text(lin: Linear) -> str:
 
 
 def _expand_nesting(random: Iterable[RandomTerm]) -> tuple[RandomTerm, ...]:
-    """(x | a/b) is (x | a) + (x | a:b), as in lme4."""
+    """(x | a/b) is (x | a) + (x | b:a), as lme4's expandSlash writes it."""
     out: list[RandomTerm] = []
     for r in random:
         if "/" not in r.group:
@@ -345,7 +345,7 @@ def _expand_nesting(random: Iterable[RandomTerm]) -> tuple[RandomTerm, ...]:
         cut = r.group.index("/")
         outer, inner = r.group[:cut], r.group[cut + 1:]
         out += list(_expand_nesting([RandomTerm(r.expr, outer, r.correlated),
-                                     RandomTerm(r.expr, outer + inner, r.correlated)]))
+                                     RandomTerm(r.expr, inner + outer, r.correlated)]))
     return tuple(out)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from lib import model_builder as mb
 from lib.convergence_story import (GRAD_TOL, LME4_STOPS, check_at, first_divergence,
-                                   gradient_table, relative_difference, reported_grad, verdict)
+                                   gradient_table, print_data_frame, relative_difference, reported_grad, verdict)
 from lib.explain import explain
 from lib.mixed_charts import SEX_COLOURS, optimizer_trace
 from lib.rformat import format_signif
@@ -51,7 +51,8 @@ full = mb.slice_frame("all")
 ind1 = full[full["IndID"].astype(str) == "1"]
 left, right = st.columns([1, 1.2])
 with left:
-    st.dataframe(ind1, hide_index=True, height=320)
+    st.caption("`print(Ind1)`")
+    st.code(print_data_frame(ind1), language=None, height=340)
 with right:
     st.altair_chart(alt.Chart(ind1.assign(Sex=ind1["Sex"].astype(str), FamID=ind1["FamID"].astype(str)))
                     .mark_point(filled=True, size=60).encode(
@@ -64,8 +65,8 @@ fams = ind1.groupby(ind1["Sex"].astype(str), observed=True)["FamID"].first().ast
 st.markdown(
     f"""
 Each IndID code holds **two people, one male and one female** — the tutorial calls them
-brother and sister (for IndID 1 the data put them in families {fams.get('F', '?')} (F) and
-{fams.get('M', '?')} (M)). `(1 + Time | IndID)` asks for **one line per code**, i.e. one
+brother and sister, though in the data the two are often in different families (IndID 1's
+female is in family {fams.get('F', '?')}, its male in family {fams.get('M', '?')}). `(1 + Time | IndID)` asks for **one line per code**, i.e. one
 intercept and slope shared by two different people. This coding of IndID cannot carry a
 slope per code: the model is at the edge of what the data can estimate.
 """)

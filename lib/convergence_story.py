@@ -113,6 +113,29 @@ def relative_difference(a: float, b: float) -> float:
     return abs(a - b) / abs(b) if b else float("inf")
 
 
+def print_data_frame(df: pd.DataFrame) -> str:
+    """R's print() of a data frame (as after dplyr's filter(): row names 1..n).
+
+    Numeric columns go through R's format() (7 significant digits, common decimals),
+    everything is right-justified under its header, row names left-justified.
+    """
+    from .rformat import format_numbers
+    cols = []
+    for c in df.columns:
+        v = df[c]
+        if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+            cells = format_numbers(v.to_numpy(float), 7) if pd.api.types.is_float_dtype(v) \
+                else [str(int(x)) for x in v]
+        else:
+            cells = [str(x) for x in v]
+        width = max([len(str(c))] + [len(x) for x in cells])
+        cols.append([str(c).rjust(width)] + [x.rjust(width) for x in cells])
+    names = [""] + [str(i) for i in range(1, len(df) + 1)]
+    rw = max(len(n) for n in names)
+    lines = [" ".join([names[i].ljust(rw)] + [col[i] for col in cols]) for i in range(len(names))]
+    return "\n".join(lines)
+
+
 def first_divergence(trace_a: pd.DataFrame, trace_b: pd.DataFrame) -> int | None:
     """The first evaluation (1-based) where two optimizer traces differ; None if identical."""
     cols = [c for c in trace_a.columns if c not in ("evaluation", "stage")]
@@ -135,4 +158,4 @@ def gradient_table(check: CheckResult) -> pd.DataFrame:
 
 
 __all__ = ["FORMULA", "GRAD_TOL", "LME4_STOPS", "CheckResult", "check_at", "relative_difference",
-           "first_divergence", "gradient_table", "reported_grad", "verdict"]
+           "first_divergence", "gradient_table", "print_data_frame", "reported_grad", "verdict"]

@@ -301,3 +301,12 @@ def test_individual_frame_and_spread(lmer_fits):
     assert len(fam) == data[data["FamID"].astype(str) == "1"].shape[0] // 18
     spread = residual_spread({"MModTime4": fit.residuals()}, data["Time"].to_numpy())
     assert len(spread) == 18 and spread_summary(spread)["model"].tolist() == ["MModTime4"]
+
+
+def test_print_data_frame_as_r_prints_it():
+    from lib.convergence_story import print_data_frame
+    df = pd.DataFrame({"FamID": ["3", "5"], "Time": [0, 17], "IgG": [132.993509, 65.1]})
+    # R: format(c(132.993509, 65.1), digits = 7) gives "132.9935" " 65.1000"
+    assert print_data_frame(df).splitlines() == ["  FamID Time      IgG",
+                                                 "1     3    0 132.9935",
+                                                 "2     5   17  65.1000"]

@@ -218,9 +218,10 @@ def test_convergence_page(seed_ref):
     grads = [m.value for m in at.metric if m.label.startswith("max|grad| by lme4's check")]
     assert float(grads[1]) == pytest.approx(0.0211755, rel=2e-5)
     assert [m.value for m in at.metric if m.label == "lme4's verdict"] == ["singular", "failed to converge"]
-    ind1 = at.dataframe[1].value
-    assert len(ind1) == 36 and set(ind1["Sex"].astype(str)) == {"F", "M"}
-    assert set(ind1["IndID"].astype(str)) == {"1"}
+    ind1 = next(c.value for c in at.code if c.value.lstrip().startswith("FamID IndID Time Sex"))
+    rows = ind1.splitlines()[1:]
+    assert len(rows) == 36 and {r.split()[4] for r in rows} == {"F", "M"} and {r.split()[2] for r in rows} == {"1"}
+    assert rows[0].split() == ["1", "3", "1", "0", "F", "132.99351"]  # R prints 7 significant digits
     check_model(at, 1, seed_ref["lmer_reml"]["MModTime4"])
     check_lrt(tables(at, ["#Df", "LogLik", "Chisq"])[0], seed_ref["lrtest_reml"]["MModTime2_vs_MModTime4"])
 
@@ -251,3 +252,30 @@ def test_qaqc_page(seed_ref):
     assert not at.exception
     assert "(1 + Time | FamID) + (1 + Time | IndID)" in summaries(at)[0]
     assert len(next(t.value for t in at.table if "SD at first month" in t.value.columns)) == 4
+
+
+# -- fits that cannot be done: lme4's message and plain words, never a traceback -------------
+
+def test_impossible_fit_shows_lme4s_error_and_what_it_means():
+    at = run("random_effects")
+    at.selectbox(key="re_g0").set_value("Sex:IndID").run()  # one person per row at Time 0
+    assert not at.exception
+    assert any("number of levels of each grouping factor must be < number of observations" in e.value
+               for e in at.error)
+    assert any("One group per observation" in i.value for i in at.info)
+
+
+def test_singular_fit_is_a_warning_with_an_explanation(seed_ref):
+    at = run("multiple_factors")
+    at.radio(key="mf_reml").set_value("ML").run()  # MMod2 by ML ends on the boundary, as in lme4
+    assert not at.exception and not at.error
+    assert seed_ref["lmer_ml"]["MMod2"]["conv_messages"] == "boundary (singular) fit: see help('isSingular')"
+    assert any("boundary (singular) fit" in w.value for w in at.warning)
+    assert any("Singular fit" in i.value for i in at.info)
+
+
+def test_an_empty_random_term_is_explained_not_fitted():
+    at = run("random_effects")
+    at.checkbox(key="re_int0").uncheck().run()
+    assert not at.exception and not at.error
+    assert any("tick the intercept or a slope" in m.value for m in at.markdown)

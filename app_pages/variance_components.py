@@ -16,7 +16,7 @@ response lies among the levels of its grouping factor. Grouping factors can be
 
 - **nested** — every level of the inner factor sits inside one level of the outer one:
   individuals within families, families within populations. lme4 writes
-  `(1 | Family/Individual)`, which is `(1 | Family) + (1 | Family:Individual)`;
+  `(1 | Family/Individual)`, which is `(1 | Family) + (1 | Individual:Family)`;
 - **crossed** — levels combine freely: every person measured in the same months, or
   the same ID code used in both sexes, as in this data set.
 
@@ -93,7 +93,7 @@ st.markdown("In R, paste the family and the within-family code together; here `l
 a, b = st.columns(2)
 a.code('toy$UniqueID <- factor(paste(toy$Family, toy$Individual, sep = "-"))\n'
        "# or let lme4 build it: (1 | Family/Individual)\n"
-       "#   = (1 | Family) + (1 | Family:Individual)", language="r")
+       "#   = (1 | Family) + (1 | Individual:Family)", language="r")
 b.code('from lib.idcoding import unique_ids\n'
        'toy["UniqueID"] = unique_ids(toy, within="Family", code="Individual")', language="python")
 with st.expander("The data with both codings", expanded=False):
@@ -103,11 +103,11 @@ with st.expander("The data with both codings", expanded=False):
 
 st.subheader("Try the codings yourself")
 st.markdown("Pick the grouping factor: `Individual` (non-unique), `UniqueID` (recoded), the nested "
-            "`Family:Individual` (what `Family/Individual` adds), and `Family` itself. With only two "
+            "`Individual:Family` (what `Family/Individual` adds), and `Family` itself. With only two "
             "families, a Family variance is barely estimable — expect a very uncertain or zero estimate.")
 default = mb.ModelSpec((), (mb.RandomSpec("Individual"),), True, toy.name, "y")
 ui.chosen_model("vc", default, "toy_model", slices=[toy.name], fixed_options=(), slope_options=(),
-                groups=("Individual", "UniqueID", "Family:Individual", "Family"), response="y",
+                groups=("Individual", "UniqueID", "Individual:Family", "Family"), response="y",
                 n_terms=2, title="Random terms for the small example")
 
 st.header("In ImmuneData: one IndID code, two people")
@@ -125,7 +125,7 @@ them brother and sister; in the data {len(fams)} of the {full['IndID'].nunique()
 two different families, so nesting in FamID separates only some of them.)
 """)
 codes = pd.DataFrame({
-    "grouping factor": ["IndID", "FamID:IndID (= FamID/IndID)", "Sex:IndID", "unique_ids(Sex, IndID)"],
+    "grouping factor": ["IndID", "IndID:FamID (what FamID/IndID adds)", "Sex:IndID", "unique_ids(Sex, IndID)"],
     "groups": [full["IndID"].nunique(), n_fam_ind, n_sex_ind, recoded],
     "one person per group?": ["no", "no" if n_fam_ind < 270 else "yes", "yes", "yes"],
 })

@@ -3,7 +3,7 @@
 The tutorial's CODING CAUTION: when individuals are numbered 1..n within each family,
 `(1 | Individual)` sees individual 1 of family 1 and individual 1 of family 2 as one
 person. `unique_ids` recodes so that every individual has its own code; lme4's nested
-form `(1 | Family/Individual)` (= `(1 | Family) + (1 | Family:Individual)`) reaches the
+form `(1 | Family/Individual)` (= `(1 | Family) + (1 | Individual:Family)`, as lme4 expands it) reaches the
 same groups without recoding. `example_data` builds the tutorial's small two-family
 table with a simulated response, so the miscount can be fitted and seen.
 """

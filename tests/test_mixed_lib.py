@@ -122,7 +122,7 @@ def test_example_fits_show_4_vs_7_groups():
     fixed = fit_lmer("y ~ 1 + (1 | UniqueID)", True, sl.name)
     nested = fit_lmer("y ~ 1 + (1 | Family/Individual)", True, sl.name)
     assert naive.fit.ngrps == {"Individual": 4} and fixed.fit.ngrps == {"UniqueID": 7}
-    assert nested.fit.ngrps["Family:Individual"] == 7
+    assert nested.fit.ngrps["Individual:Family"] == 7
     vn, vf = naive.fit.varcorr, fixed.fit.varcorr
     assert vn["vcov"].iloc[-1] > 2 * vf["vcov"].iloc[-1]  # the miscoded people land in the residual
     assert Example.from_slice_name(sl.name) == ex

@@ -59,6 +59,15 @@ def explain(message: str) -> Explanation:
              "Restart from the estimates (R: `update(m, start=getME(m, 'theta'))`) or try another "
              "optimizer (R: `allFit(m)`); if they all agree, the warning is a false alarm.",
              "Rescale predictors whose scale differs a lot from the others."))
+    if m.startswith("unable to evaluate scaled gradient"):
+        return Explanation(
+            m, "hessian", "warning", "The curvature could not be used",
+            "To check convergence lme4 divides the gradient by the Cholesky factor of the curvature "
+            "(Hessian); that factor does not exist here, because the criterion is flat or curves the "
+            "wrong way in some direction. Some variance parameters are not determined by the data.",
+            ("Simplify the random part: some terms are probably redundant with each other "
+             "(e.g. an intercept and a full set of factor columns for the same group).",
+             "With `||` and a factor slope, lme4 still fits one column per level: use `|` or a numeric slope."))
     if "Hessian is numerically singular" in m or "degenerate" in m and "Hessian" in m:
         return Explanation(
             m, "hessian", "warning", "The curvature at the optimum is degenerate",

@@ -215,6 +215,27 @@ def same_model(a: str, b: str) -> bool:
         return False
 
 
+FACTOR_COLUMNS = ("Sex", "FamID", "IndID")
+
+
+def caveats(spec: ModelSpec, factors: Sequence[str] = FACTOR_COLUMNS) -> list[str]:
+    """Plain-words warnings about choices that do not mean what they seem."""
+    out = []
+    for r in spec.random:
+        fac = [s for s in r.slopes if s in factors]
+        if fac and not r.correlated:
+            out.append(f"`||` with the factor {', '.join(fac)}: lme4 splits the term into "
+                       f"(1 | {r.group}) + (0 + {' + '.join(fac)} | {r.group}), and a factor without an intercept "
+                       "gets a column for every level, so the correlations are not removed and the "
+                       "intercept is estimated twice.")
+        if spec.data == "time0" and "Time" in r.slopes:
+            out.append("At Time 0 every Time value is 0, so a random slope in Time has nothing to vary over.")
+    if spec.data == "time0" and any("Time" in t.split(":") for t in spec.fixed):
+        out.append("At Time 0 the Time column is all zeros: its fixed effects cannot be estimated "
+                   "(lme4 drops them as rank deficient).")
+    return out
+
+
 def random_groups(text: str) -> list[str]:
     """The grouping factors of a formula's random terms, in order (lme4's names, e.g. Sex:IndID)."""
     f = parse_formula(text, _columns_of(text))

@@ -81,6 +81,14 @@ def test_slices_time0_all_and_rs_reading():
     assert float(r_read["IgG"].iloc[mb.R_READ_ROW]) == np.nextafter(float(row["IgG"]), np.inf)
 
 
+def test_caveats_flag_choices_that_mislead():
+    spec = mb.tutorial_spec("MMod2").with_(random=(mb.RandomSpec("FamID", True, ("Sex",), False),))
+    assert any("||" in c and "Sex" in c for c in mb.caveats(spec))
+    assert mb.caveats(mb.tutorial_spec("MMod2")) == []
+    t0 = mb.tutorial_spec("MModTime").with_(data="time0")
+    assert any("rank deficient" in c for c in mb.caveats(t0))
+
+
 def test_random_groups():
     assert mb.random_groups("IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | Sex:IndID)") == \
         ["FamID", "Sex:IndID"]
@@ -143,6 +151,7 @@ def test_example_fits_show_4_vs_7_groups():
     ("No random effects terms specified in formula", "no_random", "error"),
     (" Hessian is numerically singular: parameters are not uniquely determined", "hessian", "warning"),
     ("convergence code -4 from nloptwrap: NLOPT_ROUNDOFF_LIMITED", "optimizer", "warning"),
+    ("unable to evaluate scaled gradient", "hessian", "warning"),
     ("unknown column 'Weight' at position 7 of the formula", "formula", "error"),
 ])
 def test_explain_classifies_lme4_messages(message, kind, severity):

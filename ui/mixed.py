@@ -118,6 +118,8 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
             st.markdown(":red[No model yet:] " + str(e))
             return None, str(e)
         st.markdown(f"Formula: `{formula}` on **{mb.SLICES[data].r_name}**, fit by **{method}**")
+        for note in mb.caveats(spec):
+            st.caption(f":material/info: {note}")
     return spec, None
 
 

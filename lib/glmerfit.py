@@ -10,18 +10,19 @@ import pandas as pd
 from scipy import stats
 
 from .convergence import is_singular
-from .formula import Formula, FormulaError, Linear
+from .formula import Formula
 from .glmfamily import Family
-from .design import Factor, _level_text, as_factor, is_factor, linear_design
+from .mixedfit import MixedFitViews, check_re_form
 from .pirls import Decomposition
-from .retrms import ReBlock
 
 if TYPE_CHECKING:
     from .glmer import GlmerProblem, _Devfuns
 
 
 @dataclass(eq=False)
-class GlmerFit:
+class GlmerFit(MixedFitViews):
+    has_residual = False
+
     formula: Formula
     family: Family
     nAGQ: int
@@ -91,14 +92,6 @@ class GlmerFit:
     @property
     def df_resid(self) -> int:
         return self.nobs - self.df
-
-    @property
-    def aic(self) -> float:
-        return -2 * self.loglik + 2 * self.df
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.loglik + np.log(self.nobs) * self.df
 
     @property
     def REML(self) -> bool:
@@ -198,65 +191,14 @@ class GlmerFit:
         return "exp(estimate)"
 
     # -- random effects ---------------------------------------------------------------
-    @property
-    def blocks(self) -> list[ReBlock]:
-        return self.problem.blocks
-
     @cached_property
     def b(self) -> np.ndarray:
         return self.problem.pls.lambda_times(self.theta.to_numpy(), self.u)
-
-    def _block_values(self, flat: np.ndarray) -> list[np.ndarray]:
-        out, at = [], 0
-        for blk in self.blocks:
-            out.append(flat[at:at + blk.q].reshape(blk.nlevels, blk.k))
-            at += blk.q
-        return out
-
-    @cached_property
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """Conditional modes by grouping factor (lme4's ranef())."""
-        out: dict[str, pd.DataFrame] = {}
-        for blk, vals in zip(self.blocks, self._block_values(self.b)):
-            df = pd.DataFrame(vals, index=pd.Index(blk.factor.levels, name=blk.group), columns=blk.cnames)
-            out[blk.group] = out[blk.group].join(df, rsuffix=".1") if blk.group in out else df
-        return out
 
     @cached_property
     def condvar(self) -> list[np.ndarray]:
         """ranef(condVar = TRUE)'s postVar: per term (levels, k, k)."""
         return self.problem.pls.condvar(self.theta.to_numpy(), self.decomposition)
-
-    @property
-    def ranef_sd(self) -> dict[str, pd.DataFrame]:
-        out: dict[str, pd.DataFrame] = {}
-        for blk, c in zip(self.blocks, self.condvar):
-            sd = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
-            df = pd.DataFrame(sd, index=pd.Index(blk.factor.levels, name=blk.group), columns=blk.cnames)
-            out[blk.group] = out[blk.group].join(df, rsuffix=".1") if blk.group in out else df
-        return out
-
-    @property
-    def ngrps(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for blk in self.blocks:
-            out.setdefault(blk.group, blk.nlevels)
-        return out
-
-    @cached_property
-    def varcorr(self) -> pd.DataFrame:
-        """as.data.frame(VarCorr(fit)): grp, var1, var2, vcov, sdcor (no residual row)."""
-        rows, seen = [], {}
-        theta = self.theta.to_numpy()
-        for blk, s in zip(self.blocks, self.problem.pls.slices):
-            T = blk.T(theta[s])
-            S = T @ T.T
-            sd = np.sqrt(np.diag(S))
-            grp = _unique_name(blk.group, seen)
-            rows += [(grp, c, None, S[i, i], sd[i]) for i, c in enumerate(blk.cnames)]
-            rows += [(grp, blk.cnames[i], blk.cnames[j], S[j, i], _corr(S[j, i], sd[i], sd[j]))
-                     for i in range(blk.k) for j in range(i + 1, blk.k)]
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
     # -- fitted values, residuals, predictions ------------------------------------------
     @property
@@ -296,22 +238,11 @@ class GlmerFit:
         """
         if type not in ("link", "response"):
             raise ValueError("type must be 'link' or 'response'")
-        population = re_form in ("NA", "~0", "~ 0")
-        if re_form not in (None, "NA", "~0", "~ 0"):
-            raise ValueError("re_form must be None (all random effects) or 'NA' (none)")
-        beta = self.fixef.to_numpy()
-        if newdata is None:
-            eta = self.problem.X @ beta + self.problem.offset if population else self.eta
+        population = check_re_form(re_form)
+        if newdata is not None:
+            eta = self.linear_predictor_for(newdata, population)
         else:
-            frame = self.problem.frame
-            eta = _new_matrix(self.formula.fixed, newdata, frame, list(self.fixef.index)) @ beta
-            if not population:
-                vals = self._block_values(self.b)
-                for blk, v in zip(self.blocks, vals):
-                    Xb = _new_matrix(blk.expr, newdata, frame, blk.cnames)
-                    codes = _new_codes(blk.factor, newdata, blk.group)
-                    ok = codes >= 0
-                    eta[ok] += np.einsum("ij,ij->i", Xb[ok], v[codes[ok]])
+            eta = self.problem.X @ self.fixef.to_numpy() + self.problem.offset if population else self.eta
         return self.family.linkinv(eta) if type == "response" else eta
 
     # -- printing -------------------------------------------------------------------
@@ -320,41 +251,3 @@ class GlmerFit:
         return glmer_summary(self, data_name)
 
 
-# -- helpers (as lib.lmerfit has them; kept here so glmer does not depend on lmer's internals) --
-
-def _corr(cov: float, sd_i: float, sd_j: float) -> float:
-    return float(cov / (sd_i * sd_j)) if sd_i > 0 and sd_j > 0 else float("nan")
-
-
-def _unique_name(name: str, seen: dict[str, int]) -> str:
-    """R's make.unique: FamID, FamID.1, ... for the split terms of ||."""
-    k = seen.get(name, 0)
-    seen[name] = k + 1
-    return name if k == 0 else f"{name}.{k}"
-
-
-def _new_matrix(lin: Linear, newdata: pd.DataFrame, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Model matrix of `lin` on new data, with the training data's factor levels."""
-    data = newdata.copy()
-    for col in lin.variables:
-        if col not in data.columns:
-            raise FormulaError(f"newdata has no column {col!r}")
-        if is_factor(frame[col]):
-            levels = as_factor(frame[col]).levels
-            values = data[col].map(_level_text)
-            unknown = sorted(set(values.dropna()) - set(levels))
-            if unknown:
-                raise FormulaError(f"new levels in {col}: {', '.join(unknown)}")
-            data[col] = pd.Categorical(values, categories=levels)
-    X, got, _ = linear_design(lin, data, keep_levels=True)
-    return X[:, [got.index(n) for n in names]]
-
-
-def _new_codes(factor: Factor, newdata: pd.DataFrame, group: str) -> np.ndarray:
-    """Codes of newdata's groups in the training levels, -1 for new ones."""
-    parts = group.split(":")
-    labels = newdata[parts[0]].map(_level_text)
-    for part in parts[1:]:
-        labels = labels + ":" + newdata[part].map(_level_text)
-    lookup = {lev: i for i, lev in enumerate(factor.levels)}
-    return labels.map(lambda v: lookup.get(v, -1)).to_numpy(np.int64)

@@ -9,17 +9,16 @@ import numpy as np
 import pandas as pd
 import scipy.linalg as la
 
-from .design import Factor, _level_text, as_factor, is_factor, linear_design
-from .formula import Formula, FormulaError, Linear
+from .formula import Formula
+from .mixedfit import MixedFitViews, check_re_form
 from .pls import Factorization, profiled_deviance
-from .retrms import ReBlock
 
 if TYPE_CHECKING:
     from .lmer import LmerProblem
 
 
 @dataclass(eq=False)
-class LmerFit:
+class LmerFit(MixedFitViews):
     formula: Formula
     REML: bool
     theta: pd.Series
@@ -68,14 +67,6 @@ class LmerFit:
         return len(self.fixef) + len(self.theta) + 1
 
     @property
-    def aic(self) -> float:
-        return -2 * self.loglik + 2 * self.df
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.loglik + np.log(self.nobs) * self.df
-
-    @property
     def singular(self) -> bool:
         from .convergence import is_singular
         return is_singular(self.theta.to_numpy(), self.problem.lower)
@@ -105,30 +96,10 @@ class LmerFit:
                              "t value": self.fixef / self.se})
 
     # -- random effects -----------------------------------------------------
-    @property
-    def blocks(self) -> list[ReBlock]:
-        return self.problem.blocks
-
     @cached_property
     def b(self) -> np.ndarray:
         """Random effects on the response scale, b = Lambda u."""
         return self.problem.system.lambda_times(self.theta.to_numpy(), self.u)
-
-    def _block_values(self, flat: np.ndarray) -> list[np.ndarray]:
-        out, at = [], 0
-        for blk in self.blocks:
-            out.append(flat[at:at + blk.q].reshape(blk.nlevels, blk.k))
-            at += blk.q
-        return out
-
-    @cached_property
-    def ranef(self) -> dict[str, pd.DataFrame]:
-        """Conditional modes by grouping factor, levels as rows (lme4's ranef())."""
-        out: dict[str, pd.DataFrame] = {}
-        for blk, vals in zip(self.blocks, self._block_values(self.b)):
-            df = pd.DataFrame(vals, index=pd.Index(blk.factor.levels, name=blk.group), columns=blk.cnames)
-            out[blk.group] = out[blk.group].join(df) if blk.group in out else df
-        return out
 
     @cached_property
     def condvar(self) -> list[np.ndarray]:
@@ -158,49 +129,10 @@ class LmerFit:
         return [self.sigma ** 2 * blk.T(theta[s]) @ c @ blk.T(theta[s]).T
                 for blk, s, c in zip(self.blocks, sl, covs)]
 
-    @property
-    def ranef_sd(self) -> dict[str, pd.DataFrame]:
-        """Conditional standard deviations of the modes, laid out as `ranef`."""
-        out: dict[str, pd.DataFrame] = {}
-        for blk, c in zip(self.blocks, self.condvar):
-            sd = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
-            df = pd.DataFrame(sd, index=pd.Index(blk.factor.levels, name=blk.group), columns=blk.cnames)
-            out[blk.group] = out[blk.group].join(df) if blk.group in out else df
-        return out
-
-    @property
-    def ngrps(self) -> dict[str, int]:
-        return {blk.group: blk.nlevels for blk in self.blocks}
-
-    @cached_property
-    def varcorr(self) -> pd.DataFrame:
-        """as.data.frame(VarCorr(fit)): grp, var1, var2, vcov, sdcor."""
-        rows, seen = [], {}
-        theta = self.theta.to_numpy()
-        for blk, s in zip(self.blocks, self.problem.system.slices):
-            T = blk.T(theta[s])
-            S = self.sigma ** 2 * T @ T.T
-            sd = np.sqrt(np.diag(S))
-            grp = _unique_name(blk.group, seen)
-            rows += [(grp, c, None, S[i, i], sd[i]) for i, c in enumerate(blk.cnames)]
-            rows += [(grp, blk.cnames[i], blk.cnames[j], S[j, i], _corr(S[j, i], sd[i], sd[j]))
-                     for i in range(blk.k) for j in range(i + 1, blk.k)]
-        rows.append(("Residual", None, None, self.sigma ** 2, self.sigma))
-        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
-
     # -- fitted values and residuals ---------------------------------------
-    def _z_times(self, blocks_b: list[np.ndarray], codes: list[np.ndarray], Xs: list[np.ndarray]) -> np.ndarray:
-        out = np.zeros(len(codes[0]) if codes else self.nobs)
-        for vals, c, X in zip(blocks_b, codes, Xs):
-            ok = c >= 0  # new levels (code -1) get no random effect
-            out[ok] += np.einsum("ij,ij->i", X[ok], vals[c[ok]])
-        return out
-
     @cached_property
     def fitted(self) -> np.ndarray:
-        blocks = self.blocks
-        zb = self._z_times(self._block_values(self.b), [b.factor.codes for b in blocks], [b.X for b in blocks])
-        return self.problem.X @ self.fixef.to_numpy() + zb
+        return self.problem.X @ self.fixef.to_numpy() + self.problem.system.z_times(self.b)
 
     def residuals(self, type: str = "response", scaled: bool = False) -> np.ndarray:
         """Raw residuals, or Pearson residuals (divided by sigma when scaled)."""
@@ -218,57 +150,13 @@ class LmerFit:
 
         New levels of a grouping factor get the population prediction (allow.new.levels).
         """
-        population = re_form in ("NA", "~0", "~ 0")
-        if re_form not in (None, "NA", "~0", "~ 0"):
-            raise ValueError("re_form must be None (all random effects) or 'NA' (none)")
-        if newdata is None:
-            return self.problem.X @ self.fixef.to_numpy() if population else self.fitted
-        eta = _new_matrix(self.formula.fixed, newdata, self.problem.frame, list(self.fixef.index)) \
-            @ self.fixef.to_numpy()
-        if population:
-            return eta
-        Xs = [_new_matrix(blk.expr, newdata, self.problem.frame, blk.cnames) for blk in self.blocks]
-        codes = [_new_codes(blk.factor, newdata, blk.group) for blk in self.blocks]
-        return eta + self._z_times(self._block_values(self.b), codes, Xs)
+        population = check_re_form(re_form)
+        if newdata is not None:
+            return self.linear_predictor_for(newdata, population)
+        return self.problem.X @ self.fixef.to_numpy() if population else self.fitted
 
     def summary(self) -> str:
         from .lme4_print import lmer_summary
         return lmer_summary(self)
 
 
-def _corr(cov: float, sd_i: float, sd_j: float) -> float:
-    return float(cov / (sd_i * sd_j)) if sd_i > 0 and sd_j > 0 else float("nan")
-
-
-def _unique_name(name: str, seen: dict[str, int]) -> str:
-    """R's make.unique: FamID, FamID.1, ... for the split terms of ||."""
-    k = seen.get(name, 0)
-    seen[name] = k + 1
-    return name if k == 0 else f"{name}.{k}"
-
-
-def _new_matrix(lin: Linear, newdata: pd.DataFrame, frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Model matrix of `lin` on new data, with the training data's factor levels."""
-    data = newdata.copy()
-    for col in lin.variables:
-        if col not in data.columns:
-            raise FormulaError(f"newdata has no column {col!r}")
-        if is_factor(frame[col]):
-            levels = as_factor(frame[col]).levels
-            values = data[col].map(_level_text)
-            unknown = sorted(set(values.dropna()) - set(levels))
-            if unknown:
-                raise FormulaError(f"new levels in {col}: {', '.join(unknown)}")
-            data[col] = pd.Categorical(values, categories=levels)
-    X, got, _ = linear_design(lin, data, keep_levels=True)
-    return X[:, [got.index(n) for n in names]]
-
-
-def _new_codes(factor: Factor, newdata: pd.DataFrame, group: str) -> np.ndarray:
-    """Codes of newdata's groups in the training levels, -1 for new ones."""
-    parts = group.split(":")
-    labels = newdata[parts[0]].map(_level_text)
-    for p in parts[1:]:
-        labels = labels + ":" + newdata[p].map(_level_text)
-    lookup = {lev: i for i, lev in enumerate(factor.levels)}
-    return labels.map(lambda s: lookup.get(s, -1)).to_numpy(np.int64)

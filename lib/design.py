@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as la
 
 from .formula import Formula, FormulaError, Linear, Term
 
@@ -26,6 +27,9 @@ class Factor:
     @property
     def nlevels(self) -> int:
         return len(self.levels)
+
+
+RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
 
 
 @dataclass(frozen=True)
@@ -139,3 +143,19 @@ def fixed_design(formula: Formula, data: pd.DataFrame) -> FixedDesign:
             raise FormulaError(f"the response {formula.response.name!r} must be numeric")
         y = col.to_numpy(float)
     return FixedDesign(X, y, names, assign, formula.fixed.labels, formula.fixed.intercept)
+
+
+def drop_rank_deficient(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """lme4's check.rankX = "message+drop.cols": keep a full-rank set of columns."""
+    if X.shape[1] == 0:
+        return X, names, []
+    _, R, piv = la.qr(X, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > RANK_TOL * d[0])) if d.size else 0
+    if rank == X.shape[1]:
+        return X, names, []
+    keep = np.sort(piv[:rank])
+    ndrop = X.shape[1] - rank
+    s = "s" if ndrop > 1 else ""
+    msg = f"fixed-effect model matrix is rank deficient so dropping {ndrop} column{s} / coefficient{s}"
+    return X[:, keep], [names[i] for i in keep], [msg]

@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 import nlopt
 import numpy as np
 import pandas as pd
-import scipy.linalg as la
 
-from .convergence import check_convergence, is_singular
-from .design import is_factor, linear_design
+from .convergence import check_convergence, deriv12, is_singular
+from .design import drop_rank_deficient, is_factor, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
@@ -87,25 +86,6 @@ class GlmerProblem:
 
 
 # -- setup -------------------------------------------------------------------------------
-
-RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
-
-
-def drop_rank_deficient(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
-    """lme4's check.rankX = "message+drop.cols" (as lib.lmer does it): a full-rank set of columns."""
-    if X.shape[1] == 0:
-        return X, names, []
-    _, R, piv = la.qr(X, mode="economic", pivoting=True)
-    d = np.abs(np.diag(R))
-    rank = int(np.sum(d > RANK_TOL * d[0])) if d.size else 0
-    if rank == X.shape[1]:
-        return X, names, []
-    keep = np.sort(piv[:rank])
-    ndrop = X.shape[1] - rank
-    s = "s" if ndrop > 1 else ""
-    msg = f"fixed-effect model matrix is rank deficient so dropping {ndrop} column{s} / coefficient{s}"
-    return X[:, keep], [names[i] for i in keep], [msg]
-
 
 def _numeric(frame: pd.DataFrame, col: str, what: str) -> np.ndarray:
     s = frame[col]
@@ -235,34 +215,7 @@ def setup(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
                         blocks, WeightedPls(blocks, X), messages, wlabel)
 
 
-# -- lme4's deriv12 and check.boundary ------------------------------------------------------
-
-def deriv12(fn, x: np.ndarray, fx: float, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
-    """lme4's deriv12 (no bounds), with its order of evaluations and its arithmetic."""
-    nx = len(x)
-    H = np.empty((nx, nx))
-    g = np.empty(nx)
-
-    def at(moves):
-        z = x.copy()
-        for i, v in moves:
-            z[i] = v
-        return fn(z)
-
-    xadd, xsub = x + delta, x - delta
-    for j in range(nx):
-        fadd = at([(j, xadd[j])])
-        fsub = at([(j, xsub[j])])
-        H[j, j] = fadd / delta ** 2 - 2 * fx / (delta * delta) + fsub / delta ** 2
-        g[j] = (fadd - fsub) / (delta + delta)
-        for i in range(j):
-            d2 = (delta + delta) ** 2
-            H[i, j] = H[j, i] = (at([(i, xadd[i]), (j, xadd[j])]) / d2
-                                 - at([(i, xadd[i]), (j, xsub[j])]) / d2
-                                 - at([(i, xsub[i]), (j, xadd[j])]) / d2
-                                 + at([(i, xsub[i]), (j, xsub[j])]) / d2)
-    return g, H
-
+# -- lme4's check.boundary ------------------------------------------------------------------
 
 def _check_boundary(devfun, par: np.ndarray, fval: float, theta_now: np.ndarray,
                     lower: np.ndarray, tol: float) -> tuple[np.ndarray, float, bool]:

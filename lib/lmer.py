@@ -15,18 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as la
 from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence, deriv12
-from .design import complete_rows, linear_design
+from .design import complete_rows, drop_rank_deficient, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
 from .optimize import optimize_lmer
 from .pls import PlsSystem, profiled_deviance
 from .retrms import ReBlock, check_blocks, make_blocks
 
-RANK_TOL = 1e-7  # lme4's chkRank.drop.cols tolerance
 _THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
 
 
@@ -55,22 +53,6 @@ class LmerProblem:
         """The profiled REML criterion or deviance at theta (lme4's devfun)."""
         f = self.system.factor(np.asarray(theta, float))
         return profiled_deviance(f, *self.X.shape, reml)
-
-
-def drop_rank_deficient(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
-    """lme4's check.rankX = "message+drop.cols": keep a full-rank set of columns."""
-    if X.shape[1] == 0:
-        return X, names, []
-    _, R, piv = la.qr(X, mode="economic", pivoting=True)
-    d = np.abs(np.diag(R))
-    rank = int(np.sum(d > RANK_TOL * d[0])) if d.size else 0
-    if rank == X.shape[1]:
-        return X, names, []
-    keep = np.sort(piv[:rank])
-    ndrop = X.shape[1] - rank
-    s = "s" if ndrop > 1 else ""
-    msg = f"fixed-effect model matrix is rank deficient so dropping {ndrop} column{s} / coefficient{s}"
-    return X[:, keep], [names[i] for i in keep], [msg]
 
 
 def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:

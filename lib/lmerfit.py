@@ -11,7 +11,7 @@ import scipy.linalg as la
 
 from .formula import Formula
 from .mixedfit import MixedFitViews, check_re_form
-from .pls import Factorization, profiled_deviance
+from .pls import Factorization, conditional_covariances, profiled_deviance
 
 if TYPE_CHECKING:
     from .lmer import LmerProblem
@@ -105,29 +105,10 @@ class LmerFit(MixedFitViews):
     def condvar(self) -> list[np.ndarray]:
         """Conditional covariance of each term's random effects: (levels, k, k) per term."""
         sys_, f = self.problem.system, self.factorization
-        q, k1, n1 = sys_.q_rest, sys_.k1, sys_.n1
-        theta = self.theta.to_numpy()
-        L21 = sys_.coupling_block(f)[:q]
-        L22 = f.L2[:q, :q]
-        L1inv = np.linalg.inv(f.L1)
-        # inverse of the u-block factor: [[L1^-1, 0], [-L22^-1 L21 L1^-1, L22^-1]]
-        K = L21.reshape(q, n1, k1)
-        K = np.einsum("qjk,jkl->qjl", K, L1inv).reshape(q, -1)
-        K = la.solve_triangular(L22, K, lower=True) if q else K
-        first = L1inv.transpose(0, 2, 1) @ L1inv
-        Kb = K.reshape(q, n1, k1)
-        first = first + np.einsum("qjk,qjl->jkl", Kb, Kb)
-        covs = [first]
-        if q:
-            L22inv = la.solve_triangular(L22, np.eye(q), lower=True)
-            at = 0
-            for blk in self.blocks[1:]:
-                cols = L22inv[:, at:at + blk.q].reshape(q, blk.nlevels, blk.k)
-                covs.append(np.einsum("qjk,qjl->jkl", cols, cols))
-                at += blk.q
-        sl = self.problem.system.slices
-        return [self.sigma ** 2 * blk.T(theta[s]) @ c @ blk.T(theta[s]).T
-                for blk, s, c in zip(self.blocks, sl, covs)]
+        q = sys_.q_rest
+        covs = conditional_covariances(self.blocks, self.theta.to_numpy(), f.L1,
+                                       sys_.coupling_block(f)[:q], f.L2[:q, :q])
+        return [self.sigma ** 2 * c for c in covs]
 
     # -- fitted values and residuals ---------------------------------------
     @cached_property

@@ -29,7 +29,8 @@ import scipy.linalg as la
 import scipy.sparse as sp
 
 from .glmfamily import Family
-from .retrms import ReBlock, theta_slices
+from .pls import conditional_covariances
+from .retrms import ReBlock, lambda_times, theta_slices, z_times
 
 DBL_MAX = np.finfo(float).max
 
@@ -89,24 +90,11 @@ class WeightedPls:
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """b = Lambda u, block by block."""
-        out, at = [], 0
-        for b, s in zip(self.blocks, self.slices):
-            ub = u[at:at + b.q].reshape(b.nlevels, b.k)
-            out.append((ub @ b.T(theta[s]).T).ravel())
-            at += b.q
-        return np.concatenate(out)
+        return lambda_times(self.blocks, theta, u)
 
     def z_times(self, bvec: np.ndarray) -> np.ndarray:
         """Z b without forming Z."""
-        out, at = np.zeros(self.n), 0
-        for blk in self.blocks:
-            vals = bvec[at:at + blk.q].reshape(blk.nlevels, blk.k)
-            if blk.k == 1:
-                out += blk.X[:, 0] * vals[blk.factor.codes, 0]
-            else:
-                out += np.einsum("ij,ij->i", blk.X, vals[blk.factor.codes])
-            at += blk.q
-        return out
+        return z_times(self.blocks, bvec)
 
     # -- factor --------------------------------------------------------------------
     def decompose(self, theta: np.ndarray, w: np.ndarray, with_beta: bool) -> Decomposition:
@@ -192,25 +180,8 @@ class WeightedPls:
 
     def condvar(self, theta: np.ndarray, f: Decomposition) -> list[np.ndarray]:
         """Lambda (L L')^{-1} Lambda' per term and level: (levels, k, k) per term."""
-        q2, k1, n1 = self.q2, self.k1, self.n1
-        L1inv = np.linalg.inv(f.L1)
-        first = L1inv.transpose(0, 2, 1) @ L1inv
-        covs = [first]
-        if q2:
-            L21 = (f.G.T @ f.CB)[:q2]  # q2 x q1 (L1-scaled coupling)
-            L22 = f.L2[:q2, :q2]
-            K = np.einsum("qjk,jkl->qjl", L21.reshape(q2, n1, k1), L1inv).reshape(q2, -1)
-            K = la.solve_triangular(L22, K, lower=True)
-            Kb = K.reshape(q2, n1, k1)
-            covs[0] = first + np.einsum("qjk,qjl->jkl", Kb, Kb)
-            L22inv = la.solve_triangular(L22, np.eye(q2), lower=True)
-            at = 0
-            for blk in self.blocks[1:]:
-                c = L22inv[:, at:at + blk.q].reshape(q2, blk.nlevels, blk.k)
-                covs.append(np.einsum("qjk,qjl->jkl", c, c))
-                at += blk.q
-        return [blk.T(theta[s]) @ c @ blk.T(theta[s]).T
-                for blk, s, c in zip(self.blocks, self.slices, covs)]
+        L21 = (f.G.T @ f.CB)[:self.q2] if self.q2 else np.zeros((0, self.q1))
+        return conditional_covariances(self.blocks, theta, f.L1, L21, f.L2[:self.q2, :self.q2])
 
 
 class GlmResponse:

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
-from .retrms import ReBlock, theta_slices
+from .retrms import ReBlock, lambda_times, theta_slices
 
 _potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
 
@@ -215,12 +215,34 @@ class PlsSystem:
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """b = Lambda u, block by block."""
-        out, at = [], 0
-        for b, s in zip(self.blocks, self.slices):
-            ub = u[at:at + b.q].reshape(b.nlevels, b.k)
-            out.append((ub @ b.T(theta[s]).T).ravel())
-            at += b.q
-        return np.concatenate(out)
+        return lambda_times(self.blocks, theta, u)
+
+
+def conditional_covariances(blocks: list[ReBlock], theta: np.ndarray, L1: np.ndarray,
+                            L21: np.ndarray, L22: np.ndarray) -> list[np.ndarray]:
+    """Lambda (L L')^{-1} Lambda' by term and level, (levels, k, k) per term: lme4's condVar / sigma^2.
+
+    L = [[L1, 0], [L21, L22]] is the u-part of the blocked factor (L1 batched per level
+    of the first term, L21 and L22 dense for the terms after it). Its inverse is
+    [[L1^-1, 0], [-L22^-1 L21 L1^-1, L22^-1]], and only diagonal blocks are needed.
+    """
+    n1, k1, _ = L1.shape
+    q = L22.shape[0]
+    L1inv = np.linalg.inv(L1)
+    first = L1inv.transpose(0, 2, 1) @ L1inv
+    covs = [first]
+    if q:
+        K = np.einsum("qjk,jkl->qjl", L21.reshape(q, n1, k1), L1inv).reshape(q, -1)
+        Kb = la.solve_triangular(L22, K, lower=True).reshape(q, n1, k1)
+        covs[0] = first + np.einsum("qjk,qjl->jkl", Kb, Kb)
+        L22inv = la.solve_triangular(L22, np.eye(q), lower=True)
+        at = 0
+        for blk in blocks[1:]:
+            cols = L22inv[:, at:at + blk.q].reshape(q, blk.nlevels, blk.k)
+            covs.append(np.einsum("qjk,qjl->jkl", cols, cols))
+            at += blk.q
+    return [blk.T(theta[s]) @ c @ blk.T(theta[s]).T
+            for blk, s, c in zip(blocks, theta_slices(blocks), covs)]
 
 
 def _per_level_crossprod(block: ReBlock) -> np.ndarray:

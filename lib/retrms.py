@@ -134,3 +134,23 @@ def theta_slices(blocks: list[ReBlock]) -> list[slice]:
         out.append(slice(at, at + b.ntheta))
         at += b.ntheta
     return out
+
+
+def lambda_times(blocks: list[ReBlock], theta: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """b = Lambda(theta) u, term by term."""
+    out, at = [], 0
+    for b, s in zip(blocks, theta_slices(blocks)):
+        ub = u[at:at + b.q].reshape(b.nlevels, b.k)
+        out.append((ub @ b.T(theta[s]).T).ravel())
+        at += b.q
+    return np.concatenate(out)
+
+
+def z_times(blocks: list[ReBlock], b: np.ndarray) -> np.ndarray:
+    """Z b, term by term, without forming Z."""
+    out, at = np.zeros(len(blocks[0].factor.codes)), 0
+    for blk in blocks:
+        vals = b[at:at + blk.q].reshape(blk.nlevels, blk.k)
+        out += np.einsum("ij,ij->i", blk.X, vals[blk.factor.codes])
+        at += blk.q
+    return out

@@ -192,3 +192,18 @@ def test_predict_refuses_unknown_fixed_effect_levels(slopes_fit):
         slopes_fit.predict(pd.DataFrame({"Sex": ["X"], "Time": [1], "FamID": ["1"]}))
     with pytest.raises(ValueError):
         slopes_fit.predict(re_form="~(1|FamID)")
+
+
+def test_conditional_variances_match_lme4(data):
+    """ranef(condVar = TRUE)'s postVar for MModTime4, from lme4 1.1-31 (R 4.2.2) on the exact data."""
+    fit = lmer("IgG ~ Sex*Time + (1+Time|FamID) + (1+Time|Sex:IndID)", data)
+    lme4_postvar = {  # (term, level index): [[var(Int), cov], [cov, var(Time)]]
+        (0, 0): [0.5715277904, -0.01981337737, 0.03389728642],
+        (0, 199): [0.5162114985, -0.02018638725, 0.02877240647],
+        (1, 2): [0.3422717623, -0.000121311192, 0.03156258161],
+    }
+    for (term, level), (v1, c, v2) in lme4_postvar.items():
+        got = fit.condvar[term][level]
+        assert np.allclose(got, [[v1, c], [c, v2]], rtol=1e-3, atol=2e-6), (term, level, got)
+    sd = fit.ranef_sd["Sex:IndID"].iloc[0]
+    assert sd["(Intercept)"] == pytest.approx(np.sqrt(0.5715277904), rel=1e-3)

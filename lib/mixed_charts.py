@@ -171,8 +171,8 @@ def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame, y_max: float | 
            alt.Tooltip("criterion:Q", format=".4f", title="criterion (−2 log L)"),
            alt.Tooltip("relative:Q", format=".4f", title="above its minimum"),
            alt.Tooltip("theta:Q", format=".4f"), alt.Tooltip("sigma:Q", format=".4f", title="residual SD")]
-    data = curves if y_max is None else curves[curves["relative"] <= 1.5 * y_max]
-    yscale = alt.Scale(domain=[0, y_max], clamp=True) if y_max is not None else alt.Scale()
+    data = curves if y_max is None else curves[curves["relative"] <= y_max]
+    yscale = alt.Scale(domain=[0, y_max]) if y_max is not None else alt.Scale()
     lines = alt.Chart(data).mark_line(strokeWidth=2.5, clip=True).encode(
         x=alt.X("sd:Q", title="Standard deviation among groups (σ_group = θ·σ)"),
         y=alt.Y("relative:Q", title="Criterion minus its minimum", scale=yscale), color=colour, tooltip=tip)

@@ -279,3 +279,13 @@ def test_an_empty_random_term_is_explained_not_fitted():
     at.checkbox(key="re_int0").uncheck().run()
     assert not at.exception and not at.error
     assert any("tick the intercept or a slope" in m.value for m in at.markdown)
+
+
+def test_reset_brings_back_the_tutorials_model():
+    at = run("random_effects")
+    first = summaries(at)[0]
+    at.selectbox(key="re_g0").set_value("IndID").run()
+    at.radio(key="re_reml").set_value("ML").run()
+    assert summaries(at)[0] != first and "maximum likelihood" in summaries(at)[0]
+    at.button(key="re_reset").click().run()
+    assert not at.exception and summaries(at)[0] == first

@@ -1,9 +1,9 @@
 """The app's table of contents: the tutorial's sections, in order, grouped for the sidebar.
 
 Each section names the page module that teaches it; app.py registers only the pages
-whose module exists, so sections still to be written wait here in order. The folder is
-app_pages/, not pages/: Streamlit runs a pages/ folder beside the entry point as its old
-automatic multipage app (bypassing app.py) until some session has called st.navigation.
+whose module exists. The modules sit in pages/tutorial/, one level below pages/: Streamlit's
+legacy multipage mode runs any .py file directly in pages/ without app.py (until some session
+has called st.navigation), and it does not look into subfolders.
 """
 from __future__ import annotations
 
@@ -27,22 +27,22 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("Start", "Home", "app_pages/home.py", "Overview; Fixed or Random?", ":material/home:"),
-    Section("Linear models", "Data and repeated measures", "app_pages/data.py",
+    Section("Start", "Home", "pages/tutorial/home.py", "Overview; Fixed or Random?", ":material/home:"),
+    Section("Linear models", "Data and repeated measures", "pages/tutorial/data.py",
             "Setup, Data, Repeated Measures", ":material/table:"),
-    Section("Linear models", "Fixed effects", "app_pages/fixed_effects.py",
+    Section("Linear models", "Fixed effects", "pages/tutorial/fixed_effects.py",
             "Fixed Effects; CODING ERROR!; Correct LM", ":material/functions:"),
-    Section("Mixed models", "Random effects & the LMM", "app_pages/random_effects.py",
+    Section("Mixed models", "Random effects & the LMM", "pages/tutorial/random_effects.py",
             "Random Effects; Linear Mixed Model"),
-    Section("Mixed models", "Variance components & ID coding", "app_pages/variance_components.py",
+    Section("Mixed models", "Variance components & ID coding", "pages/tutorial/variance_components.py",
             "Variance Components; CODING CAUTION!"),
-    Section("Mixed models", "Multiple factors", "app_pages/multiple_factors.py", "Multiple Factors"),
-    Section("Over time", "Random regression over time", "app_pages/random_regression.py",
+    Section("Mixed models", "Multiple factors", "pages/tutorial/multiple_factors.py", "Multiple Factors"),
+    Section("Over time", "Random regression over time", "pages/tutorial/random_regression.py",
             "Random Regression"),
-    Section("Over time", "ML vs REML", "app_pages/ml_vs_reml.py", "ML vs ReML"),
-    Section("Over time", "Convergence", "app_pages/convergence.py", "Convergence Error"),
-    Section("Checking and beyond", "QA/QC", "app_pages/qaqc.py", "QA/QC"),
-    Section("Checking and beyond", "Generalized mixed models", "app_pages/glmm.py", "Generalized LME"),
+    Section("Over time", "ML vs REML", "pages/tutorial/ml_vs_reml.py", "ML vs ReML"),
+    Section("Over time", "Convergence", "pages/tutorial/convergence.py", "Convergence Error"),
+    Section("Checking and beyond", "QA/QC", "pages/tutorial/qaqc.py", "QA/QC"),
+    Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
 )
 
 

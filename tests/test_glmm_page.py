@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.contents import REPO
 
-PAGE = str(REPO / "app_pages" / "glmm.py")
+PAGE = str(REPO / "pages" / "tutorial" / "glmm.py")
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -44,7 +44,7 @@ def test_contents_keep_room_for_future_sections():
 
 
 def test_home_quiz_gives_feedback():
-    at = run("app_pages/home.py")
+    at = run("pages/tutorial/home.py")
     assert not at.success and not at.warning
     family = next(q for q in QUESTIONS if q.key == "family")
     at.radio(key="quiz_family").set_value("Fixed").run()
@@ -54,14 +54,14 @@ def test_home_quiz_gives_feedback():
 
 
 def test_data_page_pivots_between_long_and_wide():
-    at = run("app_pages/data.py")
+    at = run("pages/tutorial/data.py")
     assert at.dataframe[0].value.shape == (4860, 5)
     at.radio(key="layout").set_value("Wide (one row per person)").run()
     assert at.dataframe[0].value.shape == (270, 21)
 
 
 def test_data_page_shows_both_str_views_and_family_counts():
-    at = run("app_pages/data.py")
+    at = run("pages/tutorial/data.py")
     codes = [c.value for c in at.code]
     assert any(" $ FamID: int  1 1 1" in c for c in codes)
     assert any(' $ FamID: Factor w/ 8 levels "1","2","3","4",..:' in c for c in codes)
@@ -70,7 +70,7 @@ def test_data_page_shows_both_str_views_and_family_counts():
 
 
 def test_data_page_highlights_the_chosen_people():
-    at = run("app_pages/data.py")
+    at = run("pages/tutorial/data.py")
     at.multiselect(key="individuals").set_value(["16-M", "16-F"]).run()
     assert not at.exception and at.multiselect(key="individuals").value == ["16-M", "16-F"]
 
@@ -84,7 +84,7 @@ def sexm(ref: dict) -> float:
 
 
 def test_fixed_effects_page_follows_the_tutorial(lm_refs):
-    at = run("app_pages/fixed_effects.py")
+    at = run("pages/tutorial/fixed_effects.py")
     assert list(coefs(at).index) == lm_refs["LMod"]["coef_names"]
     assert math.isclose(coefs(at).loc["SexM", "Estimate"], sexm(lm_refs["LMod"]), rel_tol=1e-6)
     assert "SexM          2.0334" in at.code[0].value and not at.warning
@@ -105,7 +105,7 @@ def test_fixed_effects_page_follows_the_tutorial(lm_refs):
 
 
 def test_fixed_effects_page_time_point_changes_the_fit(lm_refs):
-    at = run("app_pages/fixed_effects.py")
+    at = run("pages/tutorial/fixed_effects.py")
     at.slider(key="time").set_value(5).run()
     assert "subset(ImmuneData, Time == 5)" in at.code[0].value
     assert not math.isclose(coefs(at).loc["SexM", "Estimate"], sexm(lm_refs["LMod"]), rel_tol=1e-3)
@@ -119,7 +119,7 @@ def test_fixed_effects_page_time_point_changes_the_fit(lm_refs):
     ("IgG ~", "ends too early"),
 ])
 def test_fixed_effects_page_reports_bad_formulas(formula, message):
-    at = run("app_pages/fixed_effects.py")
+    at = run("pages/tutorial/fixed_effects.py")
     at.toggle(key="own_formula").set_value(True).run()
     at.text_input(key="formula_text").input(formula).run()
     assert not at.exception
@@ -127,7 +127,7 @@ def test_fixed_effects_page_reports_bad_formulas(formula, message):
 
 
 def test_fixed_effects_page_counts_parameters_over_time():
-    at = run("app_pages/fixed_effects.py")
+    at = run("pages/tutorial/fixed_effects.py")
     items = at.dataframe[-1].value
     assert items["parameters"].sum() == tutorial_items(8, 2)["parameters"].sum() == 31
     at.slider(key="degree").set_value(1).run()

@@ -26,7 +26,7 @@ FIXEF_COLUMNS = ["Estimate", "Std. Error", "t value"]
 
 
 def run(page: str) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app_pages" / f"{page}.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / f"{page}.py"), default_timeout=TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

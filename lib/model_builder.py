@@ -71,6 +71,7 @@ _PY_IMPORT = "from lib.data import load_prepared\nImmuneDat = load_prepared()"
 SLICES: dict[str, DataSlice] = {
     "time0": DataSlice(
         "time0", "Time 0 only (InitIgG, 270 rows)", "InitIgG",
+        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
         'ImmuneDat <- read.csv("ImmuneData.csv")\n'
         "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
         "Sex=as.factor(Sex))\nInitIgG <- ImmuneDat %>% filter(Time==0)",
@@ -78,12 +79,14 @@ SLICES: dict[str, DataSlice] = {
         _time0),
     "all": DataSlice(
         "all", "All 18 times (ImmuneDat, 4,860 rows)", "ImmuneDat",
+        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
         'ImmuneDat <- read.csv("ImmuneData_exact.csv")  # the correctly rounded values\n'
         "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
         "Sex=as.factor(Sex))",
         _PY_IMPORT, _immune),
     "all_r_read": DataSlice(
         "all_r_read", "All times, row 781 as R's read.csv reads it", "ImmuneDat",
+        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
         'ImmuneDat <- read.csv("ImmuneData.csv")  # R reads row 781 one ulp high\n'
         "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
         "Sex=as.factor(Sex))",

@@ -102,8 +102,6 @@ def test_fixed_effects(case):
     assert _rel(fit.fixef, list(ref["fixef"].values())) < tol
 
 
-# Measured misses of the project's tolerances, reported to the lead; non-strict, so they
-# show as XPASS once the engine lands within tolerance.
 @pytest.mark.parametrize("case", CASES, indirect=True)
 def test_standard_errors(case):
     fit, ref, name = case

@@ -136,9 +136,8 @@ for col, key in zip((c1, c2), LME4_STOPS):
             st.info("Same verdict as lme4" + (f"; max|grad| agrees to a relative {rel:.0e} "
                     f"({format_signif(res.max_min_grad, 6)} here, {lme4_grad:g} in lme4's message). The 6th "
                     "digit is round-off: the finite-difference Hessian divides criterion differences of "
-                    "~1e-11 by 1e-8, so one ulp of the criterion moves it. (The lead measured lme4 itself "
-                    "giving 0.0211756 at the 15-digit theta stored in the reference, 0.0211755 at its "
-                    "unrounded optimum.)" if rel is not None else "."))
+                    "~1e-11 by 1e-8, so one ulp of the criterion moves it. (lme4 itself gives 0.0211756 "
+                    "at the 15-digit theta stored in the reference, 0.0211755 at its unrounded optimum.)" if rel is not None else "."))
         else:
             st.warning(f"Here the check says: {res.messages[0] if res.messages else 'nothing'}")
         st.dataframe(grad.style.format("{:.6g}"))

@@ -53,6 +53,28 @@ class ModelComparison:
     def __str__(self) -> str:
         return "".join(m + "\n" for m in self.messages) + self.text
 
+    def formatted_table(self) -> pd.DataFrame:
+        """The table with R's printed precision (cells as print.anova prints them), for display."""
+        lines = print_anova_table(self.table).rstrip("\n").split("\n")
+        rows = [ln for ln in lines if ln.strip() and not ln.startswith("---") and not ln.startswith("Signif")]
+        width = max(len(str(i)) for i in self.table.index)
+        header = rows[0]
+        # cut the printed rows at the header's column ends (print.anova right-aligns)
+        ends, at = [], width
+        for name in self.table.columns:
+            at = header.index(str(name), at) + len(str(name))
+            ends.append(at)
+        out = []
+        for ln in rows[1:]:
+            cells, start = [], width
+            for e in ends:
+                cells.append(ln[start:e].strip())
+                start = e
+            stars = ln[ends[-1]:].strip()
+            out.append(cells + [stars])
+        return pd.DataFrame(out, index=[str(i) for i in self.table.index],
+                            columns=[str(c) for c in self.table.columns] + [""])
+
 
 def print_anova_table(table: pd.DataFrame, digits: int = 5) -> str:
     """stats' print.anova(): which columns are zapped, which are test statistics, stars."""

@@ -11,7 +11,6 @@ at lme4's reported theta, on the exact data and on R's reading of the CSV.
 """
 from __future__ import annotations
 
-import math
 import re
 
 import numpy as np

@@ -7,7 +7,6 @@ once per test session however many page runs ask for it.
 """
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd

@@ -8,17 +8,18 @@ name) in `st.cache_resource`, shared by every session.
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import pandas as pd
 import streamlit as st
 
 from lib import model_builder as mb
+from lib.compare import anova, lrtest
+from lib.lme4_print import fixef_table as tidy_fixef, lmer_summary, varcorr_table as tidy_varcorr
 from lib.explain import explain
 from lib.fitting import FitOutcome, fit_lm, fit_lmer
 from lib.formula import FormulaError
-from lib.rformat import format_numbers, format_pvalue, format_signif, signif_stars
+from lib.rformat import format_signif
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -127,57 +128,17 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
 
 def summary_text(fit_obj, data: str | None = None) -> str:
     """summary(fit) in lme4's layout, with the data line naming the slice as the tutorial does."""
-    try:
-        from lib.lme4_print import lmer_summary
-    except ImportError:  # lib.lme4_print not there yet
-        return _fallback_summary(fit_obj)
     return lmer_summary(fit_obj, data_name=mb.SLICES[data].r_name if data in mb.SLICES else None)
-
-
-def _fallback_summary(f) -> str:
-    vc = f.varcorr
-    lines = [f"Linear mixed model fit by {'REML' if f.REML else 'maximum likelihood'}",
-             f"Formula: {f.formula.text}", ""]
-    if f.REML:
-        lines.append(f"REML criterion at convergence: {f.reml_criterion:.1f}")
-    else:
-        lines.append(f"logLik {f.loglik:.1f}  deviance {f.deviance:.1f}")
-    lines += ["", "Random effects:"]
-    for _, r in vc[vc["var2"].isna()].iterrows():
-        lines.append(f" {r['grp']:<10} {r['var1'] or '':<12} {format_signif(r['vcov'], 4):>9} "
-                     f"{format_signif(r['sdcor'], 4):>9}")
-    lines.append(f"Number of obs: {f.nobs}, groups:  " + "; ".join(f"{k}, {v}" for k, v in f.ngrps.items()))
-    lines += ["", "Fixed effects:"]
-    for n, est, se in zip(f.fixef.index, f.fixef, f.se):
-        lines.append(f"{n:<12} {est:10.4f} {se:10.4f} {est / se:8.2f}")
-    lines += [m for m in f.messages]
-    return "\n".join(lines)
 
 
 def fixef_table(f) -> pd.DataFrame:
     """Estimate, Std. Error and t value at the precision lme4 prints them."""
-    try:
-        from lib.lme4_print import fixef_table as tidy
-        return tidy(f, formatted=True)
-    except ImportError:
-        tab = f.coef_table
-        out = pd.DataFrame(index=tab.index)
-        for c in tab.columns:
-            out[c] = format_numbers(tab[c], 4)
-        return out
+    return tidy_fixef(f, formatted=True)
 
 
 def varcorr_table(f) -> pd.DataFrame:
     """Groups, names, variances, standard deviations and correlations, lme4-formatted."""
-    try:
-        from lib.lme4_print import varcorr_table as tidy
-        return tidy(f, formatted=True)
-    except ImportError:
-        vc = f.varcorr
-        out = vc.copy()
-        out["vcov"] = [format_signif(v, 4) for v in vc["vcov"]]
-        out["sdcor"] = [format_signif(v, 4) if not math.isnan(v) else "NaN" for v in vc["sdcor"]]
-        return out.fillna("")
+    return tidy_varcorr(f, formatted=True)
 
 
 def r_round1(x: float) -> str:
@@ -277,32 +238,7 @@ def lrt(outcomes: Sequence[FitOutcome]):
     """lib.compare.lrtest on the fits (None if a fit is missing)."""
     if any(not o.ok for o in outcomes):
         return None
-    from lib.compare import lrtest
     return lrtest(*[o.fit for o in outcomes])
-
-
-def comparison_frame(res) -> pd.DataFrame:
-    """A comparison table with R's printed precision, for st.table."""
-    from lib.compare import print_anova_table
-    lines = print_anova_table(res.table).rstrip("\n").split("\n")
-    rows = [ln for ln in lines if ln.strip() and not ln.startswith("---") and not ln.startswith("Signif")]
-    width = max(len(str(i)) for i in res.table.index)
-    header = rows[0]
-    # cut the printed rows at the header's column ends (print.anova right-aligns)
-    ends, at = [], width
-    for name in res.table.columns:
-        at = header.index(str(name), at) + len(str(name))
-        ends.append(at)
-    out = []
-    for ln in rows[1:]:
-        cells, start = [], width
-        for e in ends:
-            cells.append(ln[start:e].strip())
-            start = e
-        stars = ln[ends[-1]:].strip()
-        out.append(cells + [stars])
-    return pd.DataFrame(out, index=[str(i) for i in res.table.index],
-                        columns=[str(c) for c in res.table.columns] + [""])
 
 
 def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) -> object | None:
@@ -318,37 +254,14 @@ def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) ->
     st.caption(f"`{call}`")
     try:
         res = lrt(outcomes)
-        text = str(res)
-        table = comparison_frame(res)
-    except Exception:  # lib.compare missing or failing: compute it here, never a traceback
-        _fallback_lrt(outcomes, names, call)
+    except ValueError as e:
+        st.error(f"No likelihood-ratio test: {e}")
         return None
-    st.code(text, language=None)
-    st.table(table)
+    st.code(str(res), language=None)
+    st.table(res.formatted_table())
     if res.note:
         st.warning(res.note, icon=":material/balance:")
     return res
-
-
-def _fallback_lrt(outcomes, names, call) -> None:
-    from scipy.stats import chi2
-    fits = [o.fit for o in outcomes]
-    rows = []
-    for i, f in enumerate(fits):
-        if i == 0:
-            rows.append((f.df, f.loglik, None, None, None))
-            continue
-        d = f.df - fits[i - 1].df
-        ch = 2 * abs(f.loglik - fits[i - 1].loglik)
-        rows.append((f.df, f.loglik, d, ch, chi2.sf(ch, abs(d))))
-    lines = ["Likelihood ratio test", ""]
-    lines += [f"Model {i + 1}: {f.formula.text}" for i, f in enumerate(fits)]
-    lines.append("  #Df  LogLik Df  Chisq Pr(>Chisq)")
-    for i, (df, ll, d, ch, p) in enumerate(rows):
-        tail = "" if d is None else f" {d:2d} {format_signif(ch, 5)} {format_pvalue(p)} {signif_stars(p)}"
-        lines.append(f"{i + 1} {df:4d} {ll:.2f}{tail}")
-    st.caption(f"`{call}`")
-    st.code("\n".join(lines), language=None)
 
 
 def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) -> object | None:
@@ -361,40 +274,13 @@ def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) ->
         return None
     st.caption(f"`{call}`")
     try:
-        from lib.compare import anova
         res = anova(a.fit, b.fit, names=list(names), data_name=mb.SLICES[a.data].r_name)
-        text = str(res)
-        table = comparison_frame(res)
-    except Exception:
-        _fallback_anova(a, b, names)
+    except ValueError as e:
+        st.error(f"No anova(): {e}")
         return None
-    st.code(text, language=None)
-    st.table(table)
+    st.code(str(res), language=None)
+    st.table(res.formatted_table())
     return res
-
-
-def _fallback_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str]) -> None:
-    ml = [fit(o.formula, False, o.data) for o in (a, b)]
-    if not all(o.ok for o in ml):
-        st.info("No anova(): an ML refit failed.")
-        return
-    from scipy.stats import chi2
-    rows = sorted(zip(names, ml), key=lambda t: t[1].fit.df)
-    lines = ["refitting model(s) with ML (instead of REML)", f"Data: {mb.SLICES[a.data].r_name}", "Models:"]
-    lines += [f"{n}: {o.fit.formula.text}" for n, o in rows]
-    lines.append("      npar    AIC    BIC  logLik deviance  Chisq Df Pr(>Chisq)")
-    prev = None
-    for n, o in rows:
-        f = o.fit
-        line = f"{n:<6} {f.df:4d} {f.aic:.1f} {f.bic:.1f} {f.loglik:.2f} {f.deviance:.1f}"
-        if prev is not None:
-            ch = 2 * (f.loglik - prev.loglik)
-            d = f.df - prev.df
-            p = chi2.sf(ch, d)
-            line += f" {format_signif(ch, 5)} {d:2d} {format_pvalue(p)} {signif_stars(p)}"
-        lines.append(line)
-        prev = f
-    st.code("\n".join(lines), language=None)
 
 
 def tutorial_note(text: str) -> None:

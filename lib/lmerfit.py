@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as la
 
 from .formula import Formula
 from .mixedfit import MixedFitViews, check_re_form
-from .pls import Factorization, conditional_covariances, profiled_deviance
+from .pls import Factorization, profiled_deviance
 
 if TYPE_CHECKING:
     from .lmer import LmerProblem
@@ -75,9 +74,7 @@ class LmerFit(MixedFitViews):
     @cached_property
     def vcov(self) -> pd.DataFrame:
         """sigma^2 (R_X' R_X)^{-1}."""
-        q, p = self.problem.system.q_rest, len(self.fixef)
-        RXt = self.factorization.L2[q:q + p, q:q + p]
-        V = self.sigma ** 2 * la.cho_solve((RXt, True), np.eye(p))
+        V = self.sigma ** 2 * self.problem.system.unsc(self.factorization)
         return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index)
 
     @property
@@ -104,11 +101,7 @@ class LmerFit(MixedFitViews):
     @cached_property
     def condvar(self) -> list[np.ndarray]:
         """Conditional covariance of each term's random effects: (levels, k, k) per term."""
-        sys_, f = self.problem.system, self.factorization
-        q = sys_.q_rest
-        covs = conditional_covariances(self.blocks, self.theta.to_numpy(), f.L1,
-                                       sys_.coupling_block(f)[:q], f.L2[:q, :q])
-        return [self.sigma ** 2 * c for c in covs]
+        return [self.sigma ** 2 * c for c in self.problem.system.condvar(self.factorization)]
 
     # -- fitted values and residuals ---------------------------------------
     @cached_property

@@ -18,6 +18,12 @@ forms a dense m x m trailing block S, updated by the first block's contribution
 
 with C = [Z_rest X y]' Z_1, D = [Z_rest X y]'[Z_rest X y] and G the trailing Lambda,
 and factored by LAPACK. Nothing n x q or q x q is ever dense.
+
+glmer's PIRLS solves the same problem with observation weights and a working
+response, new at every iteration: `PlsSystem.reweight(w, y)` rebuilds A, C and D
+from sparsity patterns and bins computed once per model (`_CrossProducts`, and the
+pair lists of `_SparseCoupling`), and `decompose(theta, fixed=False)` solves for u
+alone with beta held in the offset.
 """
 from __future__ import annotations
 
@@ -36,15 +42,17 @@ _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to 
 
 @dataclass
 class Factorization:
-    """The blocked factor at one theta, the criterion's pieces and the solution."""
+    """The blocked factor at one theta (and one set of weights), the criterion's pieces and the solution."""
 
     theta: np.ndarray
     L1: np.ndarray  # (levels, k1, k1) Cholesky factors of the first block
     B: np.ndarray  # (levels, k1, k1): T1 L1_j^{-T}, the first block's part of the coupling
-    L2: np.ndarray  # m x m lower Cholesky factor of the trailing block
+    L2: np.ndarray  # lower Cholesky factor of the trailing block (without X's rows when not `fixed`)
     ldL2: float  # log-determinant of L_Z L_Z'
-    ldRX2: float  # log-determinant of R_X' R_X
-    pwrss: float = np.nan  # penalized residual sum of squares r^2
+    ldRX2: float  # log-determinant of R_X' R_X (nan when not `fixed`)
+    coupling: "_DenseCoupling | _SparseCoupling"  # the cross products the factor was made from
+    fixed: bool = True  # False: beta held fixed (in the offset), the factor is over u only
+    pwrss: float = np.nan  # penalized (weighted) residual sum of squares r^2
     beta: np.ndarray | None = None
     u: np.ndarray | None = None  # spherical random effects, first block's levels first
 
@@ -52,10 +60,14 @@ class Factorization:
 class _DenseCoupling:
     """C kept dense, level-major (levels, m, k1): batched matmuls for small models."""
 
-    def __init__(self, C: sp.csr_matrix, m: int, n1: int, k1: int):
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
         self.C = C.toarray().reshape(m, n1, k1).transpose(1, 0, 2).copy()
-        self.m = m
+        self.m, self.n1, self.k1 = m, n1, k1
         self._last: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+
+    def reweighted(self, C: sp.csc_matrix) -> "_DenseCoupling":
+        """The same strategy for new values of C."""
+        return _DenseCoupling(C, self.m, self.n1, self.k1)
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         """C Bsp as a dense m x q1 matrix (kept for the B of the latest factor)."""
@@ -72,34 +84,61 @@ class _DenseCoupling:
         return self.matrix(B).T @ v
 
 
-class _SparseCoupling:
-    """C sparse; C W C' by products precomputed once per pair of rows sharing a level.
+class _PairLists:
+    """Which entries of C multiply which in C W C', and where each product lands.
 
-    This is the symbolic analysis that is reused across theta: which entries of the
-    trailing block each level touches never changes, only the weights W_j do.
+    The symbolic analysis of _SparseCoupling, from C's sparsity pattern alone: level j
+    of the first term touches the pairs of rows of C nonzero in its k1 columns. Built
+    once; new weights change C's values, never its pattern.
     """
 
-    def __init__(self, C: sp.csr_matrix, m: int, n1: int, k1: int):
-        self.C, self.m, self.k1 = C.tocsc(), m, k1
-        target, widx, prods = [], [], []
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
+        self.m = m
+        nnz = C.nnz  # index of a structural zero: C's data is read with a 0 appended
+        colof = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
+        target, widx, ia, ib = [], [], [], []
         for j in range(n1):
-            block = self.C[:, j * k1:(j + 1) * k1].tocoo()
-            rows = np.unique(block.row)
-            dense = np.zeros((len(rows), k1))
-            dense[np.searchsorted(rows, block.row), block.col] = block.data
+            lo, hi = C.indptr[j * k1], C.indptr[(j + 1) * k1]
+            rows = np.unique(C.indices[lo:hi]).astype(np.int64)
+            at = np.full((len(rows), k1), nnz)
+            at[np.searchsorted(rows, C.indices[lo:hi]), colof[lo:hi] - j * k1] = np.arange(lo, hi)
             a, b = np.triu_indices(len(rows))
             for c in range(k1):
                 for d in range(k1):
                     target.append(rows[a] * m + rows[b])
                     widx.append(np.full(len(a), (j * k1 + c) * k1 + d, np.int64))
-                    prods.append(dense[a, c] * dense[b, d])
+                    ia.append(at[a, c])
+                    ib.append(at[b, d])
         self.target = np.concatenate(target)
         self.widx = np.concatenate(widx)
-        self.prods = np.concatenate(prods)
+        self.ia, self.ib = np.concatenate(ia), np.concatenate(ib)
+
+    def products(self, data: np.ndarray) -> np.ndarray:
+        """The products of C's entries that the pairs multiply."""
+        full = np.append(data, 0.0)
+        return full[self.ia] * full[self.ib]
+
+
+class _SparseCoupling:
+    """C sparse; C W C' by products precomputed once per pair of rows sharing a level.
+
+    The pair lists are the symbolic analysis reused across theta and across weights:
+    which entries of the trailing block each level touches never changes, only the
+    weights W_j (per theta) and the values of C (per set of observation weights) do.
+    """
+
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int, pairs: _PairLists | None = None):
+        self.C, self.m, self.n1, self.k1 = C, m, n1, k1
+        self.pairs = pairs or _PairLists(C, m, n1, k1)
+        self.prods = self.pairs.products(C.data)
+
+    def reweighted(self, C: sp.csc_matrix) -> "_SparseCoupling":
+        """The same pair lists for new values of C (same pattern)."""
+        return _SparseCoupling(C, self.m, self.n1, self.k1, self.pairs)
 
     def gram(self, B: np.ndarray) -> np.ndarray:
         W = B @ B.transpose(0, 2, 1)
-        upper = np.bincount(self.target, self.prods * W.ravel()[self.widx],
+        upper = np.bincount(self.pairs.target, self.prods * W.ravel()[self.pairs.widx],
                             minlength=self.m * self.m).reshape(self.m, self.m)
         return upper + np.triu(upper, 1).T
 
@@ -113,29 +152,142 @@ class _SparseCoupling:
         return np.einsum("jkl,jk->jl", B, w).ravel()
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """One column of a term's model matrix as it sits in Z: Z[i, start + stride * codes[i]] = x[i]."""
+
+    codes: np.ndarray
+    nlevels: int
+    start: int
+    stride: int
+    x: np.ndarray
+
+
+def _slots(blocks: list[ReBlock], first_column: int = 0) -> list[_Slot]:
+    """The slots of consecutive terms' Z, the first at column first_column."""
+    out, at = [], first_column
+    for b in blocks:
+        out += [_Slot(b.factor.codes, b.nlevels, at + a, b.k, b.X[:, a]) for a in range(b.k)]
+        at += b.q
+    return out
+
+
+@dataclass(frozen=True)
+class _SlotPair:
+    """Where sum_i w_i x_s[i] x_t[i], binned by `bins`, lands: entries (rows, cols) of a cross product."""
+
+    s: _Slot
+    t: _Slot
+    bins: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+    def sums(self, w: np.ndarray | None) -> np.ndarray:
+        xs = self.s.x if w is None else self.s.x * w
+        return np.bincount(self.bins, xs * self.t.x, minlength=len(self.rows))
+
+
+def _slot_pair(s: _Slot, t: _Slot) -> _SlotPair:
+    """The symbolic product of two slots: same term, block diagonal; two terms, the levels that meet."""
+    if s.codes is t.codes:
+        levels = np.arange(s.nlevels)
+        return _SlotPair(s, t, s.codes, s.start + s.stride * levels, t.start + t.stride * levels)
+    met, bins = np.unique(s.codes * t.nlevels + t.codes, return_inverse=True)
+    return _SlotPair(s, t, bins, s.start + s.stride * (met // t.nlevels),
+                     t.start + t.stride * (met % t.nlevels))
+
+
+class _CrossProducts:
+    """A11, C = W' diag(w) Z1 and D = W' diag(w) W for W = [Z_rest X y], for any weights w.
+
+    Built once per model: the products between random-effects columns are sums over
+    the levels that meet (precomputed bins, `_SlotPair`); C's sparsity pattern is
+    fixed. Everything that touches X or y is a sparse-times-dense product. With w =
+    None the sums are the unweighted ones, in the order (row by row) lmer has always
+    summed them, so lmer's criterion keeps its last bits.
+    """
+
+    def __init__(self, blocks: list[ReBlock], X: np.ndarray):
+        first, rest = blocks[0], blocks[1:]
+        self.first, self.X = first, X
+        self.q1, self.q_rest = first.q, sum(b.q for b in rest)
+        self.m = self.q_rest + X.shape[1] + 1
+        self.Z1 = first.Z()
+        self.Wfix = sp.hstack([b.Z() for b in rest] + [sp.csc_matrix(X)], format="csc")
+        rest_slots = _slots(rest)
+        self.d_pairs = [_slot_pair(s, t) for i, s in enumerate(rest_slots) for t in rest_slots[i:]]
+        self.c_pairs = [_slot_pair(s, t) for s in rest_slots for t in _slots([first])]
+        self._c_layout()
+
+    def _c_layout(self) -> None:
+        """C's csc pattern: the random-effects rows that meet each level, then X's and y's rows in full."""
+        nf = self.m - self.q_rest
+        rows = [p.rows for p in self.c_pairs] + [np.repeat(self.q_rest + np.arange(nf), self.q1)]
+        cols = [p.cols for p in self.c_pairs] + [np.tile(np.arange(self.q1), nf)]
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        self.c_order = np.lexsort((rows, cols))
+        self.c_indices = rows[self.c_order]
+        self.c_indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=self.q1))])
+
+    def a11(self, w: np.ndarray | None) -> np.ndarray:
+        """sum over each level's rows of w x x' for the first term: (levels, k1, k1)."""
+        return _per_level_crossprod(self.first, w)
+
+    def c_and_d(self, w: np.ndarray | None, y: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
+        """C (sparse, the fixed pattern) and D (dense m x m) for weights w and response y."""
+        F = np.column_stack([self.X, y])
+        WF = F if w is None else F * w[:, None]
+        W = sp.hstack([self.Wfix, sp.csc_matrix(y[:, None])], format="csc")
+        q = self.q_rest
+        D = np.zeros((self.m, self.m))
+        D[:, q:] = W.T @ WF  # every column against X and y, summed row by row
+        D[q:, :q] = D[:q, q:].T
+        for p in self.d_pairs:
+            v = p.sums(w)
+            D[p.rows, p.cols] = v
+            D[p.cols, p.rows] = v
+        data = np.concatenate([p.sums(w) for p in self.c_pairs] + [(self.Z1.T @ WF).T.ravel()])
+        C = sp.csc_matrix((data[self.c_order], self.c_indices, self.c_indptr), shape=(self.m, self.q1))
+        return C, D
+
+
 class PlsSystem:
-    """Cross products of [Z, X, y] prepared once; `factor(theta)` per evaluation."""
+    """Cross products of [Z, X, y] prepared once; `factor(theta)` per evaluation.
+
+    `reweight(w, y)` replaces them by the weighted cross products for observation
+    weights w and a new response (glmer's PIRLS: working weights and working response),
+    reusing every symbolic structure; lmer never calls it.
+    """
 
     def __init__(self, blocks: list[ReBlock], X: np.ndarray, y: np.ndarray):
-        self.blocks, self.X, self.y = blocks, X, y
+        self.blocks, self.X = blocks, X
         self.slices = theta_slices(blocks)
         self.n, self.p = X.shape
         first = blocks[0]
         self.k1, self.n1 = first.k, first.nlevels
         self.q_rest = sum(b.q for b in blocks[1:])
-        self.A11 = _per_level_crossprod(first)
-        W = sp.hstack([b.Z() for b in blocks[1:]] + [sp.csc_matrix(X), sp.csc_matrix(y[:, None])],
-                      format="csc")
-        self.m = W.shape[1]
-        C = (W.T @ first.Z()).tocsr()
+        self.q = first.q + self.q_rest
+        self.products = _CrossProducts(blocks, X)
+        self.m = self.products.m
         self.dense = self.m * first.q <= _DENSE_LIMIT
-        kind = _DenseCoupling if self.dense else _SparseCoupling
-        self.coupling = kind(C, self.m, self.n1, self.k1)
-        self.D = (W.T @ W).toarray()
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
         self._eye1 = np.eye(self.k1)
         self._zparts = [(b.X, b.factor.codes, b.nlevels, b.k, b.q) for b in blocks]
+        self._random = np.r_[0:self.q_rest, self.m - 1]  # the trailing rows without X's
+        self.coupling: _DenseCoupling | _SparseCoupling | None = None
+        self.reweight(None, y)
+
+    def reweight(self, w: np.ndarray | None, y: np.ndarray) -> None:
+        """Cross products for observation weights w (None: unweighted) and response y."""
+        self.w, self.y = w, y
+        self.A11 = self.products.a11(w)
+        C, self.D = self.products.c_and_d(w, y)
+        if self.coupling is not None:
+            self.coupling = self.coupling.reweighted(C)
+        else:
+            kind = _DenseCoupling if self.dense else _SparseCoupling
+            self.coupling = kind(C, self.m, self.n1, self.k1)
 
     # -- the trailing Lambda, G = blockdiag(I (x) T_b ..., I) ------------------
     def _rest_T(self, theta: np.ndarray):
@@ -172,34 +324,59 @@ class PlsSystem:
 
     # -- per-theta work --------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factorization:
-        """The blocked Cholesky factor at theta, with beta, u and r^2."""
+        """The blocked Cholesky factor at theta, with beta, u and r^2 (lmer's evaluation)."""
+        f = self.decompose(theta)
+        # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
+        # loses less to cancellation, and following it keeps our optimizer on lme4's path
+        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(f.theta, f.u))
+        rss = resid @ resid if self.w is None else (self.w * resid) @ resid
+        f.pwrss = float(rss + f.u @ f.u)
+        return f
+
+    def decompose(self, theta: np.ndarray, fixed: bool = True) -> Factorization:
+        """The blocked factor at theta and its solution (beta and u, or u alone with beta fixed)."""
         theta = np.asarray(theta, float)
         T1 = self.blocks[0].T(theta[self.slices[0]])
         L1 = np.linalg.cholesky(T1.T @ self.A11 @ T1 + self._eye1)
         B = T1 @ np.linalg.inv(L1).transpose(0, 2, 1)  # Lambda_1 L_1^{-T}, level by level
         S = self._congruence(theta, self.D - self.coupling.gram(B))
         S[np.arange(self.q_rest), np.arange(self.q_rest)] += 1.0
+        if not fixed:  # beta in the offset: the problem in u alone drops X's rows and columns
+            S = S[np.ix_(self._random, self._random)]
         L2, info = _potrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("the trailing block is not positive definite")
         d1 = np.log(np.diagonal(L1, axis1=1, axis2=2))
         d2 = np.log(np.diag(L2))
         q, p = self.q_rest, self.p
-        f = Factorization(theta.copy(), L1, B, L2, 2 * (d1.sum() + d2[:q].sum()), 2 * d2[q:q + p].sum())
+        ldRX2 = 2 * d2[q:q + p].sum() if fixed else np.nan
+        f = Factorization(theta.copy(), L1, B, L2, 2 * (d1.sum() + d2[:q].sum()), ldRX2,
+                          self.coupling, fixed)
         f.beta, f.u = self.solve(f)
-        # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
-        # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(theta, f.u))
-        f.pwrss = float(resid @ resid + f.u @ f.u)
         return f
 
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
         x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
+        last = np.append(-x2, 1.0)
+        if not f.fixed:
+            last = np.zeros(self.m)
+            last[self._random] = np.append(-x2, 1.0)
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
-        r1 = self.coupling.t_times(f.B, self.g_times(f.theta, np.append(-x2, 1.0)))
+        r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
         u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
         return x2[self.q_rest:], np.concatenate([u1.ravel(), x2[:self.q_rest]])
+
+    def unsc(self, f: Factorization) -> np.ndarray:
+        """(R_X' R_X)^{-1}, lme4's pp$unsc(), from a factor over u and beta."""
+        q, p = self.q_rest, self.p
+        return la.cho_solve((f.L2[q:q + p, q:q + p], True), np.eye(p))
+
+    def condvar(self, f: Factorization) -> list[np.ndarray]:
+        """Lambda (L L')^{-1} Lambda' per term, (levels, k, k) each: lme4's condVar / sigma^2."""
+        q = self.q_rest
+        return conditional_covariances(self.blocks, f.theta, f.L1, self.coupling_block(f)[:q],
+                                       f.L2[:q, :q])
 
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""
@@ -211,7 +388,7 @@ class PlsSystem:
 
     def coupling_block(self, f: Factorization) -> np.ndarray:
         """The factor's dense m x q1 block below the first block (for conditional variances)."""
-        return self.g_transpose_times(f.theta, self.coupling.matrix(f.B))
+        return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """b = Lambda u, block by block."""
@@ -245,13 +422,14 @@ def conditional_covariances(blocks: list[ReBlock], theta: np.ndarray, L1: np.nda
             for blk, s, c in zip(blocks, theta_slices(blocks), covs)]
 
 
-def _per_level_crossprod(block: ReBlock) -> np.ndarray:
-    """sum over each level's rows of x x' for the term's model matrix: (levels, k, k)."""
+def _per_level_crossprod(block: ReBlock, w: np.ndarray | None = None) -> np.ndarray:
+    """sum over each level's rows of w x x' for the term's model matrix: (levels, k, k)."""
     k, codes = block.k, block.factor.codes
+    X = block.X if w is None else block.X * w[:, None]
     out = np.empty((block.nlevels, k, k))
     for i in range(k):
         for j in range(i, k):
-            out[:, i, j] = out[:, j, i] = np.bincount(codes, block.X[:, i] * block.X[:, j],
+            out[:, i, j] = out[:, j, i] = np.bincount(codes, X[:, i] * block.X[:, j],
                                                       minlength=block.nlevels)
     return out
 

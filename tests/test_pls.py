@@ -1,0 +1,120 @@
+"""lib.pls's blocked factor against dense linear algebra, unweighted (lmer) and weighted (glmer's PIRLS)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.linalg as la
+
+import lib.pls as pls
+from lib.design import linear_design
+from lib.formula import parse_formula
+from lib.retrms import make_blocks
+
+FORMULAS = {"vector first": "y ~ x + d + (1 + x | g1) + (1 | g2)",  # lme4's order: g1, then g2
+            "three terms": "y ~ x + d + (1 + x | g1) + (1 | g2) + (0 + x | g1)"}  # (0 + x | g1) first
+
+
+@pytest.fixture(scope="module", params=list(FORMULAS))
+def model(request) -> tuple[list, np.ndarray, np.ndarray]:
+    """Crossed terms, a vector-valued one, two on the same factor; X with a dummy zero in most g1 levels."""
+    rng = np.random.default_rng(7)
+    n = 240
+    g1 = rng.integers(0, 15, n)
+    df = pd.DataFrame({"y": rng.standard_normal(n), "x": rng.standard_normal(n),
+                       "d": (g1 < 5).astype(float),  # zero on every row of ten g1 levels
+                       "g1": pd.Categorical(g1), "g2": pd.Categorical(rng.integers(0, 7, n))})
+    f = parse_formula(FORMULAS[request.param], list(df.columns))
+    X, _, _ = linear_design(f.fixed, df)
+    return make_blocks(f.random, df), X, df["y"].to_numpy()
+
+
+def _dense(blocks, X, y, w, theta) -> dict:
+    """The weighted PLS problem solved densely."""
+    Z = np.hstack([b.Z().toarray() for b in blocks])
+    Lam = la.block_diag(*[np.kron(np.eye(b.nlevels), b.T(theta[s]))
+                          for b, s in zip(blocks, pls.theta_slices(blocks))])
+    ZL = Z @ Lam
+    M = ZL.T @ (w[:, None] * ZL) + np.eye(Z.shape[1])
+    K = ZL.T @ (w[:, None] * X)
+    schur = X.T @ (w[:, None] * X) - K.T @ np.linalg.solve(M, K)
+    beta = np.linalg.solve(schur, X.T @ (w * y) - K.T @ np.linalg.solve(M, ZL.T @ (w * y)))
+    u = np.linalg.solve(M, ZL.T @ (w * (y - X @ beta)))
+    r = y - X @ beta - ZL @ u
+    return {"beta": beta, "u": u, "ldL2": np.linalg.slogdet(M)[1], "ldRX2": np.linalg.slogdet(schur)[1],
+            "pwrss": w @ (r * r) + u @ u, "u_only": np.linalg.solve(M, ZL.T @ (w * y)),
+            "unsc": np.linalg.inv(schur), "condvar": Lam @ np.linalg.inv(M) @ Lam.T}
+
+
+def _theta(blocks, rng) -> np.ndarray:
+    return np.concatenate([np.where(b.lower() == 0, rng.uniform(0.2, 1.5, b.ntheta),
+                                    rng.uniform(-0.5, 0.5, b.ntheta)) for b in blocks])
+
+
+def _check(system, blocks, X, y, w, theta) -> None:
+    ref = _dense(blocks, X, y, np.ones(len(y)) if w is None else w, theta)
+    f = system.factor(theta)
+    for key in ("beta", "u", "ldL2", "ldRX2", "pwrss"):
+        np.testing.assert_allclose(getattr(f, key), ref[key], rtol=1e-10, atol=1e-12, err_msg=key)
+    np.testing.assert_allclose(system.unsc(f), ref["unsc"], rtol=1e-10, atol=1e-12)
+    at = 0
+    for b, cov in zip(blocks, system.condvar(f)):
+        for j in range(b.nlevels):
+            sl = slice(at + j * b.k, at + (j + 1) * b.k)
+            np.testing.assert_allclose(cov[j], ref["condvar"][sl, sl], rtol=1e-10, atol=1e-12)
+        at += b.q
+    g = system.decompose(theta, fixed=False)
+    assert g.ldL2 == pytest.approx(ref["ldL2"], rel=1e-12) and np.isnan(g.ldRX2)
+    np.testing.assert_allclose(g.u, ref["u_only"], rtol=1e-10, atol=1e-12)
+    assert g.beta.shape == (0,)
+
+
+@pytest.mark.parametrize("limit", [pls._DENSE_LIMIT, 0], ids=["dense coupling", "sparse coupling"])
+def test_weighted_pls_is_the_dense_solution(model, limit, monkeypatch):
+    monkeypatch.setattr(pls, "_DENSE_LIMIT", limit)
+    blocks, X, y = model
+    system = pls.PlsSystem(blocks, X, y)
+    assert system.dense is (limit > 0)
+    rng = np.random.default_rng(11)
+    theta = _theta(blocks, rng)
+    _check(system, blocks, X, y, None, theta)
+    for _ in range(2):  # new weights and responses reuse the symbolic structure
+        w, z = rng.uniform(0.05, 2.0, len(y)), rng.standard_normal(len(y))
+        system.reweight(w, z)
+        _check(system, blocks, X, z, w, _theta(blocks, rng))
+
+
+def test_unit_weights_reproduce_the_unweighted_products(model):
+    blocks, X, y = model
+    system = pls.PlsSystem(blocks, X, y)
+    A11, C, D = system.A11, system.coupling.C, system.D
+    system.reweight(np.ones(len(y)), y)
+    np.testing.assert_array_equal(system.A11, A11)
+    np.testing.assert_array_equal(system.D, D)
+    np.testing.assert_array_equal(system.coupling.C, C)
+
+
+def test_a_factor_keeps_the_products_it_was_made_from(model):
+    """condvar of a factor is unchanged by later weights (glmer's fit keeps its last factor)."""
+    blocks, X, y = model
+    system = pls.PlsSystem(blocks, X, y)
+    theta = _theta(blocks, np.random.default_rng(3))
+    f = system.factor(theta)
+    before = system.condvar(f)
+    system.reweight(np.full(len(y), 0.3), y)
+    for a, b in zip(before, system.condvar(f)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_single_term_u_only(model):
+    """One term: the u-only problem has no trailing random effects at all."""
+    blocks, X, y = model
+    one = blocks[:1]
+    system = pls.PlsSystem(one, X, y)
+    theta = _theta(one, np.random.default_rng(5))
+    w = np.random.default_rng(6).uniform(0.1, 1.0, len(y))
+    system.reweight(w, y)
+    ref = _dense(one, X, y, w, theta)
+    g = system.decompose(theta, fixed=False)
+    np.testing.assert_allclose(g.u, ref["u_only"], rtol=1e-10, atol=1e-12)
+    assert g.ldL2 == pytest.approx(ref["ldL2"], rel=1e-12)

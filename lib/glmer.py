@@ -37,7 +37,8 @@ from .design import drop_rank_deficient, is_factor, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
-from .pirls import GlmResponse, Pirls, PirlsError, WeightedPls
+from .pirls import GlmResponse, Pirls, PirlsError
+from .pls import PlsSystem
 from .retrms import ReBlock, make_blocks
 
 TOL_PWRSS = 1e-7
@@ -64,7 +65,7 @@ class GlmerProblem:
     X: np.ndarray
     xnames: list[str]
     blocks: list[ReBlock]
-    pls: WeightedPls
+    pls: PlsSystem  # lmer's PLS system; PIRLS sets its weights and working response
     messages: list[str]
     weights_label: str | None = None
 
@@ -211,8 +212,9 @@ def setup(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
     messages += rank_msg + _scale_message(X)
     blocks = make_blocks(f.random, frame)
     _check_groups(blocks, len(frame))
+    pls = PlsSystem(blocks, X, np.zeros(len(y)))  # PIRLS reweights it before every use
     return GlmerProblem(f, frame, fam, y, wts, prior, n, np.zeros(len(y)), mustart, X, names,
-                        blocks, WeightedPls(blocks, X), messages, wlabel)
+                        blocks, pls, messages, wlabel)
 
 
 # -- lme4's check.boundary ------------------------------------------------------------------
@@ -385,7 +387,7 @@ def glmer(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
         dev.gq = _ghrule(nAGQ) if nAGQ > 1 else None
         dev.lp0 = dev.pirls.lin_pred()
         start = np.concatenate([dev.pirls.theta, dev.pirls.delb])
-        beta_sd = np.sqrt(np.diag(prob.pls.unsc(dev.pirls.decomp)))
+        beta_sd = np.sqrt(np.diag(dev.pirls.unsc()))
         xst = 0.2 * np.concatenate([np.full(prob.ntheta, 0.1), np.minimum(beta_sd, 10.0)])
         lower_all = np.concatenate([lower_th, np.full(prob.X.shape[1], -np.inf)])
         nm = nelder_mead(dev.stage2, start, lower_all, xst, xst * 5e-4)

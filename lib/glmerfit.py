@@ -13,7 +13,7 @@ from .convergence import is_singular
 from .formula import Formula
 from .glmfamily import Family
 from .mixedfit import MixedFitViews, check_re_form
-from .pirls import Decomposition
+from .pls import Factorization
 
 if TYPE_CHECKING:
     from .glmer import GlmerProblem, _Devfuns
@@ -37,11 +37,11 @@ class GlmerFit(MixedFitViews):
     u: np.ndarray = field(repr=False)
     eta: np.ndarray = field(repr=False)  # linear predictor at the optimum (offset included)
     mu: np.ndarray = field(repr=False)
-    decomposition: Decomposition = field(repr=False)
+    decomposition: Factorization = field(repr=False)  # the last PIRLS factor
     derivs: tuple[np.ndarray, np.ndarray] | None = field(repr=False, default=None)
     optimizer: str = "Nelder_Mead"
     evaluations: int = 0
-    last_weights: np.ndarray | None = field(repr=False, default=None)
+    unsc: np.ndarray | None = field(repr=False, default=None)  # (R_X' R_X)^{-1} at the final weights: pp$unsc()
     data_name: str | None = None
     object_class: str = "glmerMod"
     vcov_warnings: list[str] = field(default_factory=list)
@@ -63,7 +63,7 @@ class GlmerFit(MixedFitViews):
                    pd.Series(np.asarray(beta, float), index=prob.xnames), float(fval), prob.nobs,
                    list(messages), list(conv_messages), tr, prob, p.delu.copy(),
                    p.resp.eta.copy(), p.resp.mu.copy(), p.decomp, derivs, optimizer, evaluations,
-                   getattr(p, "last_w", None))
+                   p.unsc())
 
     # -- likelihood ---------------------------------------------------------------
     @property
@@ -118,15 +118,6 @@ class GlmerFit(MixedFitViews):
         return self
 
     # -- fixed effects --------------------------------------------------------------
-    @cached_property
-    def unsc(self) -> np.ndarray:
-        """(R_X' R_X)^{-1} at the final weights: lme4's pp$unsc()."""
-        if self.decomposition is not None and self.decomposition.cols == self.problem.pls.m:
-            return self.problem.pls.unsc(self.decomposition)
-        w = self.last_weights if self.last_weights is not None else np.ones(self.nobs)
-        f = self.problem.pls.decompose(self.theta.to_numpy(), w, True)
-        return self.problem.pls.unsc(f)
-
     @cached_property
     def vcov(self) -> pd.DataFrame:
         """vcov.merMod: from the finite-difference Hessian when there is one, else from R_X."""
@@ -198,7 +189,7 @@ class GlmerFit(MixedFitViews):
     @cached_property
     def condvar(self) -> list[np.ndarray]:
         """ranef(condVar = TRUE)'s postVar: per term (levels, k, k)."""
-        return self.problem.pls.condvar(self.theta.to_numpy(), self.decomposition)
+        return self.problem.pls.condvar(self.decomposition)
 
     # -- fitted values, residuals, predictions ------------------------------------------
     @property

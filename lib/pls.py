@@ -60,14 +60,21 @@ class Factorization:
 class _DenseCoupling:
     """C kept dense, level-major (levels, m, k1): batched matmuls for small models."""
 
-    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
-        self.C = C.toarray().reshape(m, n1, k1).transpose(1, 0, 2).copy()
+    def __init__(self, C: sp.csc_matrix | np.ndarray, m: int, n1: int, k1: int,
+                 at: np.ndarray | None = None):
+        """From C, or from the values of its stored entries and where they go (`at`)."""
         self.m, self.n1, self.k1 = m, n1, k1
+        if at is None:  # where each stored entry of C goes in the level-major array
+            col = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
+            at, C = ((col // k1) * m + C.indices) * k1 + col % k1, C.data
+        self.at = at
+        self.C = np.zeros((n1, m, k1))
+        self.C.ravel()[at] = C
         self._last: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
 
-    def reweighted(self, C: sp.csc_matrix) -> "_DenseCoupling":
-        """The same strategy for new values of C."""
-        return _DenseCoupling(C, self.m, self.n1, self.k1)
+    def reweighted(self, data: np.ndarray) -> "_DenseCoupling":
+        """The same strategy for new values of C's stored entries."""
+        return _DenseCoupling(data, self.m, self.n1, self.k1, self.at)
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         """C Bsp as a dense m x q1 matrix (kept for the B of the latest factor)."""
@@ -132,8 +139,9 @@ class _SparseCoupling:
         self.pairs = pairs or _PairLists(C, m, n1, k1)
         self.prods = self.pairs.products(C.data)
 
-    def reweighted(self, C: sp.csc_matrix) -> "_SparseCoupling":
-        """The same pair lists for new values of C (same pattern)."""
+    def reweighted(self, data: np.ndarray) -> "_SparseCoupling":
+        """The same pair lists for new values of C's stored entries."""
+        C = sp.csc_matrix((data, self.C.indices, self.C.indptr), shape=self.C.shape)
         return _SparseCoupling(C, self.m, self.n1, self.k1, self.pairs)
 
     def gram(self, B: np.ndarray) -> np.ndarray:
@@ -201,10 +209,9 @@ class _CrossProducts:
     """A11, C = W' diag(w) Z1 and D = W' diag(w) W for W = [Z_rest X y], for any weights w.
 
     Built once per model: the products between random-effects columns are sums over
-    the levels that meet (precomputed bins, `_SlotPair`); C's sparsity pattern is
-    fixed. Everything that touches X or y is a sparse-times-dense product. With w =
-    None the sums are the unweighted ones, in the order (row by row) lmer has always
-    summed them, so lmer's criterion keeps its last bits.
+    the levels that meet (precomputed bins, `_SlotPair`), and C's sparsity pattern is
+    fixed. Everything that touches X or y is a sparse-times-dense product, but for
+    D's dense [X y] block: see `_dense_columns`.
     """
 
     def __init__(self, blocks: list[ReBlock], X: np.ndarray):
@@ -212,8 +219,10 @@ class _CrossProducts:
         self.first, self.X = first, X
         self.q1, self.q_rest = first.q, sum(b.q for b in rest)
         self.m = self.q_rest + X.shape[1] + 1
-        self.Z1 = first.Z()
-        self.Wfix = sp.hstack([b.Z() for b in rest] + [sp.csc_matrix(X)], format="csc")
+        self.Z1t = first.Z().T.tocsr()  # transposes kept: a product with them is a pass over rows
+        self.Zr = sp.hstack([b.Z() for b in rest], format="csc") if rest else \
+            sp.csc_matrix((X.shape[0], 0))
+        self.Zrt = self.Zr.T.tocsr()
         rest_slots = _slots(rest)
         self.d_pairs = [_slot_pair(s, t) for i, s in enumerate(rest_slots) for t in rest_slots[i:]]
         self.c_pairs = [_slot_pair(s, t) for s in rest_slots for t in _slots([first])]
@@ -233,22 +242,40 @@ class _CrossProducts:
         """sum over each level's rows of w x x' for the first term: (levels, k1, k1)."""
         return _per_level_crossprod(self.first, w)
 
-    def c_and_d(self, w: np.ndarray | None, y: np.ndarray) -> tuple[sp.csc_matrix, np.ndarray]:
-        """C (sparse, the fixed pattern) and D (dense m x m) for weights w and response y."""
-        F = np.column_stack([self.X, y])
+    def c_and_d(self, w: np.ndarray | None, y: np.ndarray, fixed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """C's values (in the order of its fixed pattern) and D (dense m x m) for weights w and response y.
+
+        fixed=False leaves X's rows of C and D at zero: the problem in u alone needs none.
+        """
+        F = np.column_stack([self.X, y]) if fixed else y[:, None]
         WF = F if w is None else F * w[:, None]
-        W = sp.hstack([self.Wfix, sp.csc_matrix(y[:, None])], format="csc")
-        q = self.q_rest
-        D = np.zeros((self.m, self.m))
-        D[:, q:] = W.T @ WF  # every column against X and y, summed row by row
-        D[q:, :q] = D[:q, q:].T
+        q, m, nf = self.q_rest, self.m, F.shape[1]
+        D = np.zeros((m, m))
+        D[:q, m - nf:], D[m - nf:, m - nf:] = self._dense_columns(F, WF, w is None)
+        D[m - nf:, :q] = D[:q, m - nf:].T
         for p in self.d_pairs:
             v = p.sums(w)
             D[p.rows, p.cols] = v
             D[p.cols, p.rows] = v
-        data = np.concatenate([p.sums(w) for p in self.c_pairs] + [(self.Z1.T @ WF).T.ravel()])
-        C = sp.csc_matrix((data[self.c_order], self.c_indices, self.c_indptr), shape=(self.m, self.q1))
-        return C, D
+        unused = np.zeros((m - q - F.shape[1]) * self.q1)
+        data = np.concatenate([p.sums(w) for p in self.c_pairs] + [unused, (self.Z1t @ WF).T.ravel()])
+        return data[self.c_order], D
+
+    def c_matrix(self, data: np.ndarray) -> sp.csc_matrix:
+        """C from its values in the order of its pattern."""
+        return sp.csc_matrix((data, self.c_indices, self.c_indptr), shape=(self.m, self.q1))
+
+    def _dense_columns(self, F: np.ndarray, WF: np.ndarray, unweighted: bool) -> tuple[np.ndarray, np.ndarray]:
+        """D's columns for F = [X y] (or y alone): Z_rest' diag(w) F and F' diag(w) F."""
+        if unweighted:
+            # lmer's sums, row by row through a sparse product: the order the last bits of
+            # its criterion (and so the parity suite's BOBYQA path) have always had
+            cols = sp.hstack([self.Zr, sp.csc_matrix(F)], format="csc").T @ F
+            return cols[:self.q_rest], cols[self.q_rest:]
+        # glmer's: F' W F by BLAS, whose blocked sums lose less than a row-by-row sum over
+        # n terms of very different sizes; that keeps glmer on lme4's path (LowBinary's
+        # Nelder-Mead count of evaluations)
+        return (self.Zrt @ WF if self.q_rest else np.zeros((0, F.shape[1]))), WF.T @ F
 
 
 class PlsSystem:
@@ -272,22 +299,27 @@ class PlsSystem:
         self.dense = self.m * first.q <= _DENSE_LIMIT
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
-        self._eye1 = np.eye(self.k1)
         self._zparts = [(b.X, b.factor.codes, b.nlevels, b.k, b.q) for b in blocks]
         self._random = np.r_[0:self.q_rest, self.m - 1]  # the trailing rows without X's
+        self._random_block = np.ix_(self._random, self._random)
+        self._udiag = (np.arange(self.q_rest),) * 2
         self.coupling: _DenseCoupling | _SparseCoupling | None = None
         self.reweight(None, y)
 
-    def reweight(self, w: np.ndarray | None, y: np.ndarray) -> None:
-        """Cross products for observation weights w (None: unweighted) and response y."""
-        self.w, self.y = w, y
+    def reweight(self, w: np.ndarray | None, y: np.ndarray, fixed: bool = True) -> None:
+        """Cross products for observation weights w (None: unweighted) and response y.
+
+        fixed=False: only those the problem in u alone needs (PIRLS with beta in the
+        offset), which is most of glmer's work; `decompose` then takes fixed=False too.
+        """
+        self.w, self.y, self.fixed = w, y, fixed
         self.A11 = self.products.a11(w)
-        C, self.D = self.products.c_and_d(w, y)
+        data, self.D = self.products.c_and_d(w, y, fixed)
         if self.coupling is not None:
-            self.coupling = self.coupling.reweighted(C)
+            self.coupling = self.coupling.reweighted(data)
         else:
             kind = _DenseCoupling if self.dense else _SparseCoupling
-            self.coupling = kind(C, self.m, self.n1, self.k1)
+            self.coupling = kind(self.products.c_matrix(data), self.m, self.n1, self.k1)
 
     # -- the trailing Lambda, G = blockdiag(I (x) T_b ..., I) ------------------
     def _rest_T(self, theta: np.ndarray):
@@ -317,6 +349,8 @@ class PlsSystem:
 
     def _congruence(self, theta: np.ndarray, S: np.ndarray) -> np.ndarray:
         """G' S G for symmetric S."""
+        if not self.q_rest:  # G = I
+            return S
         g = self._g_vector(theta)
         if g is not None:
             return S * np.outer(g, g)
@@ -335,14 +369,14 @@ class PlsSystem:
 
     def decompose(self, theta: np.ndarray, fixed: bool = True) -> Factorization:
         """The blocked factor at theta and its solution (beta and u, or u alone with beta fixed)."""
+        if fixed and not self.fixed:
+            raise ValueError("the cross products were made for u alone: reweight with fixed=True")
         theta = np.asarray(theta, float)
-        T1 = self.blocks[0].T(theta[self.slices[0]])
-        L1 = np.linalg.cholesky(T1.T @ self.A11 @ T1 + self._eye1)
-        B = T1 @ np.linalg.inv(L1).transpose(0, 2, 1)  # Lambda_1 L_1^{-T}, level by level
+        L1, B = _first_block(self.blocks[0].T(theta[self.slices[0]]), self.A11)
         S = self._congruence(theta, self.D - self.coupling.gram(B))
-        S[np.arange(self.q_rest), np.arange(self.q_rest)] += 1.0
+        S[self._udiag] += 1.0
         if not fixed:  # beta in the offset: the problem in u alone drops X's rows and columns
-            S = S[np.ix_(self._random, self._random)]
+            S = S[self._random_block]
         L2, info = _potrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("the trailing block is not positive definite")
@@ -357,14 +391,18 @@ class PlsSystem:
 
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
-        x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
+        # LAPACK rejects an empty system (u alone, one term): nothing to solve then
+        x2 = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)[0] if len(f.L2) > 1 else np.zeros(0)
         last = np.append(-x2, 1.0)
         if not f.fixed:
             last = np.zeros(self.m)
             last[self._random] = np.append(-x2, 1.0)
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
-        u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
+        if self.k1 == 1:  # the same numbers as LAPACK's 1 x 1 solves
+            u1 = r1 / f.L1[:, 0, 0]
+        else:
+            u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
         return x2[self.q_rest:], np.concatenate([u1.ravel(), x2[:self.q_rest]])
 
     def unsc(self, f: Factorization) -> np.ndarray:
@@ -393,6 +431,16 @@ class PlsSystem:
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """b = Lambda u, block by block."""
         return lambda_times(self.blocks, theta, u)
+
+
+def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """L1_j = chol(T1' A_j T1 + I) and B_j = T1 L1_j^{-T}, level by level."""
+    if len(T1) == 1:  # a scalar term: elementwise, the same numbers as the batched LAPACK calls
+        t = T1[0, 0]
+        l1 = np.sqrt((t * A11[:, 0, 0]) * t + 1.0)
+        return l1.reshape(-1, 1, 1), (t * (1.0 / l1)).reshape(-1, 1, 1)
+    L1 = np.linalg.cholesky(T1.T @ A11 @ T1 + np.eye(len(T1)))
+    return L1, T1 @ np.linalg.inv(L1).transpose(0, 2, 1)
 
 
 def conditional_covariances(blocks: list[ReBlock], theta: np.ndarray, L1: np.ndarray,

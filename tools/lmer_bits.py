@@ -3,13 +3,14 @@
     python tools/lmer_bits.py save /tmp/lmer_bits.npy    # before a change to lib/pls.py
     python tools/lmer_bits.py check /tmp/lmer_bits.npy   # after it: every value must be ==
 
-The tutorial models (seed_lme4.json) by REML and ML at 20 random thetas each, through
+The tutorial's lmer models (seed_lme4.json) by REML and ML at 20 random thetas each, through
 both coupling strategies of lib.pls (the dense one they use, and the sparse one forced),
 plus the 70,000-row crossed design (sparse coupling) at a few thetas.
 """
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")  # as tests/conftest.py
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 import lib.pls as pls  # noqa: E402
 from lib.lmer import _THREADPOOLS, setup  # noqa: E402
 
-MODELS = ("MModTime4", "MModTime3", "MModTime2", "MMod2")
+MODELS = ("MModTime4", "MModTime3", "MModTime2", "MMod2", "MModTime", "MMod", "MMod3")
+TIME0 = ("MMod", "MMod2", "MMod3")
 NTHETA = 20
 
 
@@ -47,12 +50,12 @@ def _values(prob, thetas: np.ndarray) -> list[float]:
 
 def criteria() -> np.ndarray:
     """Every criterion value of the check, in a fixed order."""
-    seed = json.loads((REPO.parent / "shared/reference/seed_lme4.json").read_text())["lmer_reml"]
+    seed = json.loads((SHARED / "reference/seed_lme4.json").read_text())["lmer_reml"]
     full, time0 = _data()
     rng = np.random.default_rng(20240611)
     out: list[float] = []
     for name in MODELS:
-        data = time0 if name == "MMod2" else full
+        data = time0 if name in TIME0 else full
         thetas = _thetas(setup(seed[name]["formula"], data), NTHETA, rng)
         out += _values(setup(seed[name]["formula"], data), thetas)
         limit, pls._DENSE_LIMIT = pls._DENSE_LIMIT, 0  # the sparse coupling on the same models

@@ -11,7 +11,7 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from synthetic import CROSSED_FORMULA, make_crossed
+from synthetic import CROSSED_BINARY_FORMULA, CROSSED_FORMULA, make_crossed, make_crossed_binary
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")  # as tests/conftest.py
@@ -87,6 +87,12 @@ def crossed() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=None)
+def crossed_binary() -> pd.DataFrame:
+    """The 70,000-row crossed design with a 0/1 response y01 (y above its median)."""
+    return make_crossed_binary()
+
+
+@lru_cache(maxsize=None)
 def _reference_json(name: str) -> dict:
     """A reference JSON file from the shared folder."""
     return json.loads((REFERENCE / name).read_text())
@@ -130,6 +136,7 @@ def all_cases() -> list[Case]:
     return tutorial_cases() + [
         Case("crossed70k/REML", CROSSED_FORMULA, crossed, None, True,
              Reference(NOTED_LME4_CROSSED_SECONDS, None, "noted"), big=True),
+        Case("crossed70k_binomial", CROSSED_BINARY_FORMULA, crossed_binary, "binomial", False, big=True),
         Case("LowBinary", "Low ~ Sex * Time + (1 | FamID)", immune, "binomial", False,
              glmer_reference("LowBinary_FamID")),
         Case("MonthsLow_cbind", CBIND, months_low, "binomial", False,

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 CROSSED_FORMULA = "y ~ x + (1 | g1) + (1 | g2) + (1 | g3)"
+CROSSED_BINARY_FORMULA = "y01 ~ x + (1 | g1) + (1 | g2) + (1 | g3)"
 CROSSED_SEED = 20261201
 
 
@@ -37,3 +38,9 @@ def make_crossed(
         y += rng.normal(0.0, sd, size=k)[factor.codes]
         columns[f"g{i}"] = factor
     return pd.DataFrame({"y": y, "x": x, **columns})
+
+
+def make_crossed_binary(**kwargs) -> pd.DataFrame:
+    """make_crossed(**kwargs) with a 0/1 response for glmer: y01 = 1 where y is above its median."""
+    df = make_crossed(**kwargs)
+    return df.assign(y01=(df["y"] > df["y"].median()).astype(int))

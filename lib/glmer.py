@@ -38,7 +38,7 @@ from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
 from .pirls import GlmResponse, Pirls, PirlsError
-from .pls import PlsSystem
+from .pls import PlsSystem, one_blas_thread
 from .retrms import ReBlock, make_blocks
 
 TOL_PWRSS = 1e-7
@@ -358,14 +358,20 @@ class _Devfuns:
 def glmer(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
           link: str | None = None, nAGQ: int = 1, weights: str | np.ndarray | None = None):
     """Fit a GLMM by maximum likelihood: Laplace (nAGQ = 1), AGQ (nAGQ > 1) or nAGQ = 0."""
-    from .glmerfit import GlmerFit
-
     if not isinstance(nAGQ, (int, np.integer)) or not 0 <= nAGQ <= GHQ_MAX:
         raise FormulaError(f"nAGQ must be a whole number from 0 to {GHQ_MAX}")
     prob = setup(formula, data, family, link, weights)
     if nAGQ > 1 and (len(prob.blocks) != 1 or prob.blocks[0].k != 1):
         raise FormulaError("nAGQ > 1 is only available for models with a single, scalar "
                            "random-effects term")
+    with one_blas_thread():
+        return _fit(prob, nAGQ)
+
+
+def _fit(prob: GlmerProblem, nAGQ: int):
+    """lme4's two optimizer stages (or stage 1 alone for nAGQ = 0) and its checks."""
+    from .glmerfit import GlmerFit
+
     trace = _Trace()
     dev = _Devfuns(prob, trace)
     lower_th = prob.lower

@@ -15,17 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import ThreadpoolController
 
 from .convergence import check_convergence, deriv12
 from .design import complete_rows, drop_rank_deficient, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
 from .optimize import optimize_lmer
-from .pls import PlsSystem, profiled_deviance
+from .pls import PlsSystem, one_blas_thread, profiled_deviance
 from .retrms import ReBlock, check_blocks, make_blocks
-
-_THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
 
 
 @dataclass
@@ -86,9 +83,7 @@ def lmer(formula: str | Formula, data: pd.DataFrame, REML: bool = True) -> LmerF
 
 def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> LmerFit:
     """Optimize theta for a prepared problem and check the result as lme4 does."""
-    # Small dense factorizations run faster on one BLAS thread, and a classroom server
-    # runs many fits at once: threads would only fight over the cores.
-    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _fit(prob, REML, start)
 
 

@@ -32,12 +32,24 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 from .retrms import ReBlock, lambda_times, theta_slices
 
 _potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
 
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
+_THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread, as lmer's and glmer's fits do.
+
+    Small dense factorizations run faster on one thread, a classroom server runs many
+    fits at once, and on a big model BLAS threads left spinning between calls slow the
+    single-threaded numpy work around them (a 70,000-row glmer: 1.5x per evaluation).
+    """
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 @dataclass
@@ -47,7 +59,7 @@ class Factorization:
     theta: np.ndarray
     L1: np.ndarray  # (levels, k1, k1) Cholesky factors of the first block
     B: np.ndarray  # (levels, k1, k1): T1 L1_j^{-T}, the first block's part of the coupling
-    L2: np.ndarray  # lower Cholesky factor of the trailing block (without X's rows when not `fixed`)
+    L2: np.ndarray  # lower Cholesky factor of the trailing block (identity in X's rows when not `fixed`)
     ldL2: float  # log-determinant of L_Z L_Z'
     ldRX2: float  # log-determinant of R_X' R_X (nan when not `fixed`)
     coupling: "_DenseCoupling | _SparseCoupling"  # the cross products the factor was made from
@@ -103,21 +115,21 @@ class _PairLists:
         self.m = m
         nnz = C.nnz  # index of a structural zero: C's data is read with a 0 appended
         colof = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
-        target, widx, ia, ib = [], [], [], []
+        target, ia, ib = [], [], []
+        self.runs = np.empty(n1 * k1 * k1, np.int64)  # products per entry (j, c, d) of W, in order
         for j in range(n1):
             lo, hi = C.indptr[j * k1], C.indptr[(j + 1) * k1]
             rows = np.unique(C.indices[lo:hi]).astype(np.int64)
             at = np.full((len(rows), k1), nnz)
             at[np.searchsorted(rows, C.indices[lo:hi]), colof[lo:hi] - j * k1] = np.arange(lo, hi)
             a, b = np.triu_indices(len(rows))
+            self.runs[j * k1 * k1:(j + 1) * k1 * k1] = len(a)
             for c in range(k1):
                 for d in range(k1):
                     target.append(rows[a] * m + rows[b])
-                    widx.append(np.full(len(a), (j * k1 + c) * k1 + d, np.int64))
                     ia.append(at[a, c])
                     ib.append(at[b, d])
         self.target = np.concatenate(target)
-        self.widx = np.concatenate(widx)
         self.ia, self.ib = np.concatenate(ia), np.concatenate(ib)
 
     def products(self, data: np.ndarray) -> np.ndarray:
@@ -146,9 +158,11 @@ class _SparseCoupling:
 
     def gram(self, B: np.ndarray) -> np.ndarray:
         W = B @ B.transpose(0, 2, 1)
-        upper = np.bincount(self.pairs.target, self.prods * W.ravel()[self.pairs.widx],
+        weights = np.repeat(W.ravel(), self.pairs.runs)  # each product's W_j[c, d]
+        upper = np.bincount(self.pairs.target, self.prods * weights,
                             minlength=self.m * self.m).reshape(self.m, self.m)
-        return upper + np.triu(upper, 1).T
+        upper += np.triu(upper, 1).T
+        return upper
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         n1 = B.shape[0]
@@ -300,9 +314,8 @@ class PlsSystem:
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
         self._zparts = [(b.X, b.factor.codes, b.nlevels, b.k, b.q) for b in blocks]
-        self._random = np.r_[0:self.q_rest, self.m - 1]  # the trailing rows without X's
-        self._random_block = np.ix_(self._random, self._random)
         self._udiag = (np.arange(self.q_rest),) * 2
+        self._xs = slice(self.q_rest, self.q_rest + self.p)  # X's rows of the trailing block
         self.coupling: _DenseCoupling | _SparseCoupling | None = None
         self.reweight(None, y)
 
@@ -375,8 +388,12 @@ class PlsSystem:
         L1, B = _first_block(self.blocks[0].T(theta[self.slices[0]]), self.A11)
         S = self._congruence(theta, self.D - self.coupling.gram(B))
         S[self._udiag] += 1.0
-        if not fixed:  # beta in the offset: the problem in u alone drops X's rows and columns
-            S = S[self._random_block]
+        if not fixed:
+            # beta in the offset: with X's rows and columns those of the identity, the factor
+            # of the rest is that of the problem in u alone, and X's part of the solution 0
+            S[self._xs] = 0.0
+            S[:, self._xs] = 0.0
+            S[self._xs, self._xs] = np.eye(self.p)
         L2, info = _potrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("the trailing block is not positive definite")
@@ -394,16 +411,14 @@ class PlsSystem:
         # LAPACK rejects an empty system (u alone, one term): nothing to solve then
         x2 = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)[0] if len(f.L2) > 1 else np.zeros(0)
         last = np.append(-x2, 1.0)
-        if not f.fixed:
-            last = np.zeros(self.m)
-            last[self._random] = np.append(-x2, 1.0)
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
         if self.k1 == 1:  # the same numbers as LAPACK's 1 x 1 solves
             u1 = r1 / f.L1[:, 0, 0]
         else:
             u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
-        return x2[self.q_rest:], np.concatenate([u1.ravel(), x2[:self.q_rest]])
+        beta = x2[self.q_rest:] if f.fixed else x2[:0]
+        return beta, np.concatenate([u1.ravel(), x2[:self.q_rest]])
 
     def unsc(self, f: Factorization) -> np.ndarray:
         """(R_X' R_X)^{-1}, lme4's pp$unsc(), from a factor over u and beta."""

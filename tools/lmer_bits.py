@@ -22,7 +22,7 @@ SHARED = Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")  # as test
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 import lib.pls as pls  # noqa: E402
-from lib.lmer import _THREADPOOLS, setup  # noqa: E402
+from lib.lmer import setup  # noqa: E402
 
 MODELS = ("MModTime4", "MModTime3", "MModTime2", "MMod2", "MModTime", "MMod", "MMod3")
 TIME0 = ("MMod", "MMod2", "MMod3")
@@ -71,7 +71,7 @@ def criteria() -> np.ndarray:
 
 def main() -> None:
     mode, path = sys.argv[1], sys.argv[2]
-    with _THREADPOOLS.limit(limits=1, user_api="blas"):  # as lmer's fits run
+    with pls.one_blas_thread():  # as lmer's fits run
         values = criteria()
     if mode == "save":
         np.save(path, values)

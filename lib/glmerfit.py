@@ -41,7 +41,7 @@ class GlmerFit(MixedFitViews):
     derivs: tuple[np.ndarray, np.ndarray] | None = field(repr=False, default=None)
     optimizer: str = "Nelder_Mead"
     evaluations: int = 0
-    unsc: np.ndarray | None = field(repr=False, default=None)  # (R_X' R_X)^{-1} at the final weights: pp$unsc()
+    unsc: np.ndarray | None = field(repr=False, default=None)  # pp$unsc() at the final weights
     data_name: str | None = None
     object_class: str = "glmerMod"
     vcov_warnings: list[str] = field(default_factory=list)

@@ -54,12 +54,12 @@ def one_blas_thread():
 
 @dataclass
 class Factorization:
-    """The blocked factor at one theta (and one set of weights), the criterion's pieces and the solution."""
+    """The blocked factor at one theta (and one set of weights), the criterion's pieces, the solution."""
 
     theta: np.ndarray
     L1: np.ndarray  # (levels, k1, k1) Cholesky factors of the first block
     B: np.ndarray  # (levels, k1, k1): T1 L1_j^{-T}, the first block's part of the coupling
-    L2: np.ndarray  # lower Cholesky factor of the trailing block (identity in X's rows when not `fixed`)
+    L2: np.ndarray  # lower Cholesky factor of the trailing block (X's rows: identity if not `fixed`)
     ldL2: float  # log-determinant of L_Z L_Z'
     ldRX2: float  # log-determinant of R_X' R_X (nan when not `fixed`)
     coupling: "_DenseCoupling | _SparseCoupling"  # the cross products the factor was made from
@@ -176,7 +176,7 @@ class _SparseCoupling:
 
 @dataclass(frozen=True)
 class _Slot:
-    """One column of a term's model matrix as it sits in Z: Z[i, start + stride * codes[i]] = x[i]."""
+    """A column of a term's model matrix as it sits in Z: Z[i, start + stride * codes[i]] = x[i]."""
 
     codes: np.ndarray
     nlevels: int
@@ -185,9 +185,9 @@ class _Slot:
     x: np.ndarray
 
 
-def _slots(blocks: list[ReBlock], first_column: int = 0) -> list[_Slot]:
-    """The slots of consecutive terms' Z, the first at column first_column."""
-    out, at = [], first_column
+def _slots(blocks: list[ReBlock]) -> list[_Slot]:
+    """The slots of consecutive terms' Z."""
+    out, at = [], 0
     for b in blocks:
         out += [_Slot(b.factor.codes, b.nlevels, at + a, b.k, b.X[:, a]) for a in range(b.k)]
         at += b.q
@@ -196,7 +196,7 @@ def _slots(blocks: list[ReBlock], first_column: int = 0) -> list[_Slot]:
 
 @dataclass(frozen=True)
 class _SlotPair:
-    """Where sum_i w_i x_s[i] x_t[i], binned by `bins`, lands: entries (rows, cols) of a cross product."""
+    """Where sum_i w_i x_s[i] x_t[i], binned by `bins`, lands: entries (rows, cols) of a product."""
 
     s: _Slot
     t: _Slot
@@ -210,7 +210,7 @@ class _SlotPair:
 
 
 def _slot_pair(s: _Slot, t: _Slot) -> _SlotPair:
-    """The symbolic product of two slots: same term, block diagonal; two terms, the levels that meet."""
+    """The symbolic product of two slots: one term, block diagonal; two, the levels that meet."""
     if s.codes is t.codes:
         levels = np.arange(s.nlevels)
         return _SlotPair(s, t, s.codes, s.start + s.stride * levels, t.start + t.stride * levels)
@@ -243,7 +243,7 @@ class _CrossProducts:
         self._c_layout()
 
     def _c_layout(self) -> None:
-        """C's csc pattern: the random-effects rows that meet each level, then X's and y's rows in full."""
+        """C's csc pattern: the random-effects rows meeting each level, then X's and y's rows in full."""
         nf = self.m - self.q_rest
         rows = [p.rows for p in self.c_pairs] + [np.repeat(self.q_rest + np.arange(nf), self.q1)]
         cols = [p.cols for p in self.c_pairs] + [np.tile(np.arange(self.q1), nf)]
@@ -256,8 +256,9 @@ class _CrossProducts:
         """sum over each level's rows of w x x' for the first term: (levels, k1, k1)."""
         return _per_level_crossprod(self.first, w)
 
-    def c_and_d(self, w: np.ndarray | None, y: np.ndarray, fixed: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """C's values (in the order of its fixed pattern) and D (dense m x m) for weights w and response y.
+    def c_and_d(self, w: np.ndarray | None, y: np.ndarray,
+                fixed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """C's values (in the order of its fixed pattern) and D (dense m x m) for weights w and y.
 
         fixed=False leaves X's rows of C and D at zero: the problem in u alone needs none.
         """
@@ -271,15 +272,17 @@ class _CrossProducts:
             v = p.sums(w)
             D[p.rows, p.cols] = v
             D[p.cols, p.rows] = v
-        unused = np.zeros((m - q - F.shape[1]) * self.q1)
-        data = np.concatenate([p.sums(w) for p in self.c_pairs] + [unused, (self.Z1t @ WF).T.ravel()])
+        unused = np.zeros((m - q - nf) * self.q1)
+        data = [p.sums(w) for p in self.c_pairs] + [unused, (self.Z1t @ WF).T.ravel()]
+        data = np.concatenate(data)
         return data[self.c_order], D
 
     def c_matrix(self, data: np.ndarray) -> sp.csc_matrix:
         """C from its values in the order of its pattern."""
         return sp.csc_matrix((data, self.c_indices, self.c_indptr), shape=(self.m, self.q1))
 
-    def _dense_columns(self, F: np.ndarray, WF: np.ndarray, unweighted: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _dense_columns(self, F: np.ndarray, WF: np.ndarray,
+                       unweighted: bool) -> tuple[np.ndarray, np.ndarray]:
         """D's columns for F = [X y] (or y alone): Z_rest' diag(w) F and F' diag(w) F."""
         if unweighted:
             # lmer's sums, row by row through a sparse product: the order the last bits of
@@ -409,7 +412,9 @@ class PlsSystem:
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
         # LAPACK rejects an empty system (u alone, one term): nothing to solve then
-        x2 = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)[0] if len(f.L2) > 1 else np.zeros(0)
+        x2 = np.zeros(0)
+        if len(f.L2) > 1:
+            x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
         last = np.append(-x2, 1.0)
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))

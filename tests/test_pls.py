@@ -118,3 +118,19 @@ def test_single_term_u_only(model):
     g = system.decompose(theta, fixed=False)
     np.testing.assert_allclose(g.u, ref["u_only"], rtol=1e-10, atol=1e-12)
     assert g.ldL2 == pytest.approx(ref["ldL2"], rel=1e-12)
+
+
+def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
+    """Two crossed terms with the sparse coupling forced: lme4 1.1-31's fit (test_glmer's values)."""
+    from lib.glmer import glmer
+    from lib.glmm_data import load_months_low
+
+    formula = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID) + (1 | IndID)"
+    dense = glmer(formula, load_months_low())
+    monkeypatch.setattr(pls, "_DENSE_LIMIT", 0)
+    two = glmer(formula, load_months_low())
+    assert dense.problem.pls.dense and not two.problem.pls.dense
+    np.testing.assert_allclose(two.theta, [0.397741793562386, 0.595961344750535], atol=1e-5)
+    assert two.loglik == pytest.approx(-698.183002362421, abs=1e-6)
+    for group in ("IndID", "FamID"):  # condVar through the sparse coupling's C
+        np.testing.assert_allclose(two.ranef_sd[group], dense.ranef_sd[group], rtol=1e-4)

@@ -78,6 +78,7 @@ def main() -> None:
         print(f"saved {len(values)} criterion values to {path}")
         return
     ref = np.load(path)
+    assert len(ref) == len(values), f"{path} holds {len(ref)} values, this check makes {len(values)}"
     same = values == ref
     print(f"{same.sum()} of {len(ref)} criterion values bit-identical")
     assert same.all(), np.flatnonzero(~same)

@@ -142,21 +142,12 @@ class GlmerFit(MixedFitViews):
         return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index)
 
     @property
-    def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.vcov)), index=self.fixef.index)
-
-    @property
     def z(self) -> pd.Series:
         return self.fixef / self.se
 
     @property
     def p_values(self) -> pd.Series:
         return pd.Series(2 * stats.norm.sf(np.abs(self.z.to_numpy())), index=self.fixef.index)
-
-    @property
-    def cor_fixef(self) -> pd.DataFrame:
-        s = self.se.to_numpy()
-        return self.vcov / np.outer(s, s)
 
     @property
     def coef_table(self) -> pd.DataFrame:

@@ -78,15 +78,6 @@ class LmerFit(MixedFitViews):
         return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index)
 
     @property
-    def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self.vcov)), index=self.fixef.index)
-
-    @property
-    def cor_fixef(self) -> pd.DataFrame:
-        s = self.se.to_numpy()
-        return self.vcov / np.outer(s, s)
-
-    @property
     def coef_table(self) -> pd.DataFrame:
         """lme4's fixed-effects table: Estimate, Std. Error, t value."""
         return pd.DataFrame({"Estimate": self.fixef, "Std. Error": self.se,

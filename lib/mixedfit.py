@@ -1,7 +1,7 @@
 """What lmer and glmer fits share: random-effects views, information criteria, prediction.
 
 A fit class mixes in `MixedFitViews` and provides `theta`, `b` (random effects on the
-response scale), `condvar` (conditional covariances per term), `sigma` (1 for glmer),
+response scale), `condvar` (conditional covariances per term), `sigma` (1 for glmer), `vcov`,
 `loglik`, `df`, `nobs`, `formula`, `fixef` and `problem` (with `.blocks`, `.frame`).
 """
 from __future__ import annotations
@@ -30,6 +30,15 @@ class MixedFitViews:
     @property
     def bic(self) -> float:
         return -2 * self.loglik + np.log(self.nobs) * self.df
+
+    @property
+    def se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.vcov)), index=self.fixef.index)
+
+    @property
+    def cor_fixef(self) -> pd.DataFrame:
+        s = self.se.to_numpy()
+        return self.vcov / np.outer(s, s)
 
     @property
     def blocks(self) -> list[ReBlock]:

@@ -113,30 +113,29 @@ class _PairLists:
 
     def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
         self.m = m
-        nnz = C.nnz  # index of a structural zero: C's data is read with a 0 appended
-        index = np.int32 if nnz < np.iinfo(np.int32).max else np.int64  # half the memory, as fast
+        cols = [slice(C.indptr[j * k1], C.indptr[(j + 1) * k1]) for j in range(n1)]
+        rows = [np.unique(C.indices[c]).astype(np.int64) for c in cols]
+        sizes = np.array([len(r) * (len(r) + 1) // 2 for r in rows])  # row pairs per level
+        self.runs = np.repeat(sizes, k1 * k1)  # products per entry (j, c, d) of W, in that order
+        ends = np.cumsum(self.runs)
+        # filled in place: lists of pieces and their concatenation would double the peak
+        self.target, self.ia, self.ib = (np.empty(ends[-1], np.int64) for _ in range(3))
         colof = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
-        target, ia, ib = [], [], []
-        self.runs = np.empty(n1 * k1 * k1, np.int64)  # products per entry (j, c, d) of W, in order
-        for j in range(n1):
-            lo, hi = C.indptr[j * k1], C.indptr[(j + 1) * k1]
-            rows = np.unique(C.indices[lo:hi]).astype(np.int64)
-            at = np.full((len(rows), k1), nnz, index)
-            at[np.searchsorted(rows, C.indices[lo:hi]), colof[lo:hi] - j * k1] = np.arange(lo, hi)
-            a, b = np.triu_indices(len(rows))
-            self.runs[j * k1 * k1:(j + 1) * k1 * k1] = len(a)
-            for c in range(k1):
-                for d in range(k1):
-                    target.append(rows[a] * m + rows[b])
-                    ia.append(at[a, c])
-                    ib.append(at[b, d])
-        self.target = np.concatenate(target)
-        self.ia, self.ib = np.concatenate(ia), np.concatenate(ib)
+        for j, (c, r) in enumerate(zip(cols, rows)):
+            at = np.full((len(r), k1), C.nnz)  # C.nnz: a structural zero (see `products`)
+            at[np.searchsorted(r, C.indices[c]), colof[c] - j * k1] = np.arange(c.start, c.stop)
+            a, b = np.triu_indices(len(r))
+            for cd in range(k1 * k1):
+                piece = slice(ends[j * k1 * k1 + cd] - len(a), ends[j * k1 * k1 + cd])
+                self.target[piece] = r[a] * m + r[b]
+                self.ia[piece], self.ib[piece] = at[a, cd // k1], at[b, cd % k1]
 
     def products(self, data: np.ndarray) -> np.ndarray:
-        """The products of C's entries that the pairs multiply."""
+        """The products of C's entries that the pairs multiply (data with a 0 appended)."""
         full = np.append(data, 0.0)
-        return full[self.ia] * full[self.ib]
+        out = full[self.ia]
+        out *= full[self.ib]
+        return out
 
 
 class _SparseCoupling:

@@ -532,7 +532,7 @@ def _aic_block(fit) -> str:
         crit = float(r_round([fit.reml_criterion], 1)[0])
         return cat_fill(["REML criterion at convergence:", format_signif(crit, 7)]).rstrip("\n")
     df_resid = fit.nobs - fit.df
-    dev = fit.deviance
+    dev = -2 * fit.loglik  # lme4's devCrit: the ML deviance of an lmer fit, -2 logLik of a glmer fit
     vals = r_round([fit.aic, fit.bic, fit.loglik, dev, df_resid], 1)
     cells = _format(vals, 7)
     cells[4] = _format([vals[4]], 7)[0]
@@ -592,11 +592,24 @@ def lmer_summary(fit, data_name: str | None = None, digits: int = DIGITS,
     without it the line is left out. `name` is what lme4's note on a large
     correlation matrix calls the object.
     """
+    head = [_method_line(method_title(fit), getattr(fit, "object_class", "lmerMod")) + "\n"]
+    return summary_text(fit, head, [], fixef_table(fit), fit, data_name, digits, correlation, name)
+
+
+def summary_text(fit, head: list[str], extra: list[tuple[str, str]], coefs, msg_fit,
+                 data_name: str | None, digits: int, correlation: bool | None, name: str) -> str:
+    """print.summary.merMod's body, shared by lmer and glmer summaries.
+
+    `head` are the title lines, `extra` further (label, value) lines after Data
+    (glmer's Weights), `coefs` the fixed-effects table, `msg_fit` what the message
+    helpers read (messages and optimizer).
+    """
     data_name = data_name if data_name is not None else getattr(fit, "data_name", None)
-    out = [_method_line(method_title(fit), getattr(fit, "object_class", "lmerMod")) + "\n"]
+    out = list(head)
     out.append(cat_fill(["Formula:"] + formula_lines(fit)))
     if data_name:
         out.append(cat_fill(["   Data:", data_name]))
+    out += [cat_fill([label, value]) for label, value in extra]
     out.append("\n")
     out.append(_aic_block(fit) + "\n\n")
     out.append(_resid_block(fit, digits) + "\n\n")
@@ -604,14 +617,14 @@ def lmer_summary(fit, data_name: str | None = None, digits: int = DIGITS,
     out.append(groups_line(fit) + "\n")
     p = len(fit.fixef)
     if p > 0:
-        out.append("\nFixed effects:\n" + print_coefmat(fixef_table(fit), digits=digits) + "\n")
+        out.append("\nFixed effects:\n" + print_coefmat(coefs, digits=digits) + "\n")
         if correlation is None and p > COR_MAX:
             out.append(fixef_correlation_text(fit, name))
         elif correlation or (correlation is None and p > 1):
             text = fixef_correlation_text(fit, name, limit=p)
             out.append(text + ("\n" if text else ""))
-    fitmsgs = _classify_messages(fit)[0]
+    fitmsgs = _classify_messages(msg_fit)[0]
     if fitmsgs:
         out.append("fit warnings:\n" + "\n".join(fitmsgs) + "\n")
-    out.append(convergence_text(fit))
+    out.append(convergence_text(msg_fit))
     return "".join(out)

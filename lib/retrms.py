@@ -145,12 +145,3 @@ def lambda_times(blocks: list[ReBlock], theta: np.ndarray, u: np.ndarray) -> np.
         at += b.q
     return np.concatenate(out)
 
-
-def z_times(blocks: list[ReBlock], b: np.ndarray) -> np.ndarray:
-    """Z b, term by term, without forming Z."""
-    out, at = np.zeros(len(blocks[0].factor.codes)), 0
-    for blk in blocks:
-        vals = b[at:at + blk.q].reshape(blk.nlevels, blk.k)
-        out += np.einsum("ij,ij->i", blk.X, vals[blk.factor.codes])
-        at += blk.q
-    return out

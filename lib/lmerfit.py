@@ -26,7 +26,7 @@ class LmerFit(MixedFitViews):
     criterion: float  # REML criterion or ML deviance at the optimum
     nobs: int
     messages: list[str]
-    trace: pd.DataFrame  # one row per criterion evaluation of the optimizer
+    evaluations: list = field(repr=False)  # (stage, criterion, theta) of every optimizer step
     problem: "LmerProblem" = field(repr=False)
     factorization: Factorization = field(repr=False)
     u: np.ndarray = field(repr=False)  # spherical random effects
@@ -39,12 +39,18 @@ class LmerFit(MixedFitViews):
         n, p = prob.X.shape
         sigma = float(np.sqrt(f.pwrss / (n - p if REML else n)))
         names = [n for b in prob.blocks for n in b.theta_names()]
-        tr = pd.DataFrame({"evaluation": np.arange(1, len(trace) + 1),
-                           "stage": [t[0] for t in trace], "criterion": [t[1] for t in trace]})
-        for i, name in enumerate(names):
-            tr[name] = [t[2][i] for t in trace]
         return cls(prob.formula, REML, pd.Series(theta, index=names), pd.Series(beta, index=prob.xnames),
-                   sigma, profiled_deviance(f, n, p, REML), n, messages, tr, prob, f, u)
+                   sigma, profiled_deviance(f, n, p, REML), n, messages, trace, prob, f, u)
+
+    @cached_property
+    def trace(self) -> pd.DataFrame:
+        """The optimizer's trace (lme4's verbose output): evaluation, stage, criterion, theta."""
+        tr = pd.DataFrame({"evaluation": np.arange(1, len(self.evaluations) + 1),
+                           "stage": [t[0] for t in self.evaluations],
+                           "criterion": [t[1] for t in self.evaluations]})
+        for i, name in enumerate(self.theta.index):
+            tr[name] = [t[2][i] for t in self.evaluations]
+        return tr
 
     # -- likelihood -------------------------------------------------------
     @property

@@ -98,7 +98,7 @@ def _drop0(s: str) -> str:
 def format_numbers(values: Iterable[float], digits: int = 7, nsmall: int = 0, *,
                    trim: bool = False, drop0trailing: bool = False, na: str = "NA") -> list[str]:
     """R's format(x, digits=) of a numeric vector: one common layout for all elements."""
-    xs = [float(v) for v in values]
+    xs = [float(v) + 0.0 for v in values]  # + 0.0: R prints a negative zero as 0
     w, d, e = _format_info(xs, digits, nsmall)
     if any(math.isnan(x) for x in xs):
         w = max(w, len(na))
@@ -286,7 +286,7 @@ def print_coefmat(table: pd.DataFrame, digits: int = 5, *, stars: bool = True,
     Column positions are 0-based; defaults follow R: all but the last two columns are
     coefficients/SEs, the next is the test statistic, the last the p-value.
     """
-    x = table.to_numpy(dtype=float, na_value=np.nan)
+    x = np.array(table.to_numpy(dtype=float, na_value=np.nan))  # a copy: zap_ind writes into it
     nr, nc = x.shape
     cols = [str(c) for c in table.columns]
     if has_pvalue is None:

@@ -116,3 +116,16 @@ def test_print_coefmat_shows_na_for_aliased():
 ])
 def test_r_round_follows_r4(x, digits, expected):
     assert r_round([x], digits)[0] == expected
+
+
+def test_negative_zero_prints_as_r_does():
+    # R: format(c(-0, 0.5)) gives "0.0" "0.5"
+    assert format_numbers([-0.0, 0.5], 3) == ["0.0", "0.5"]
+
+
+def test_print_coefmat_zaps_an_all_float_frame():
+    # pandas 3 hands out read-only views: zapping must work on a copy
+    df = pd.DataFrame({"Estimate": [1.0, 1e-20], "Std. Error": [0.1, 0.2]}, index=["a", "b"])
+    # R 4.2: printCoefmat(x, digits = 4, zap.ind = 1)
+    assert print_coefmat(df, digits=4, zap_ind=[0]).splitlines() == [
+        "  Estimate Std. Error", "a        1        0.1", "b        0        0.2"]

@@ -85,7 +85,7 @@ class RandomTerm:
     @property
     def label(self) -> str:
         bar = "|" if self.correlated else "||"
-        return f"({_linear_text(self.expr)} {bar} {self.group_label})"
+        return f"({linear_text(self.expr)} {bar} {self.group_label})"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Formula:
 
     def fixed_text(self) -> str:
         lhs = self.response.label if self.response else ""
-        return f"{lhs} ~ {_linear_text(self.fixed)}".strip()
+        return f"{lhs} ~ {linear_text(self.fixed)}".strip()
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<num>\d+(?:\.\d*)?)"
@@ -331,7 +331,8 @@ def sorted_by_degree(terms: list[Term]) -> list[Term]:
     return sorted(terms, key=len)
 
 
-def _linear_text(lin: Linear) -> str:
+def linear_text(lin: Linear) -> str:
+    """A right-hand side written back as R would: 1 + a + a:b, or 0 + a."""
     return " + ".join((["1"] if lin.intercept else ["0"]) + lin.labels)
 
 

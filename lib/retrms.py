@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .design import Factor, grouping_factor, linear_design
-from .formula import FormulaError, Linear, RandomTerm
+from .formula import FormulaError, Linear, RandomTerm, linear_text
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def check_blocks(blocks: list[ReBlock], nobs: int) -> None:
                                f"observations (problems: {b.group})")
         if b.q >= nobs:
             raise FormulaError(f"number of observations (={nobs}) <= number of random effects "
-                               f"(={b.q}) for term ({' + '.join(b.cnames)} | {b.group}); the random-effects "
+                               f"(={b.q}) for term ({linear_text(b.expr)} | {b.group}); the random-effects "
                                "parameters and the residual variance (or scale parameter) are probably unidentifiable")
 
 

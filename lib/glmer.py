@@ -39,7 +39,7 @@ from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
 from .pirls import GlmResponse, Pirls, PirlsError
 from .pls import PlsSystem, one_blas_thread
-from .retrms import ReBlock, make_blocks
+from .retrms import ReBlock, make_blocks, theta_lower, theta_start
 
 TOL_PWRSS = 1e-7
 BOUNDARY_TOL = 1e-5
@@ -71,11 +71,11 @@ class GlmerProblem:
 
     @property
     def lower(self) -> np.ndarray:
-        return np.concatenate([b.lower() for b in self.blocks])
+        return theta_lower(self.blocks)
 
     @property
     def start(self) -> np.ndarray:
-        return np.concatenate([b.start() for b in self.blocks])
+        return theta_start(self.blocks)
 
     @property
     def ntheta(self) -> int:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .formula import FormulaError, _tokenize, parse_formula
-from .rformat import format_numbers, format_signif, print_coefmat, r_round, zapsmall
+from .rformat import format_numbers, format_signif, print_coefmat, print_named_strings, r_round, zapsmall
 
 WIDTH = 80  # getOption("width")
 DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
@@ -170,17 +170,6 @@ def print_char_matrix(cells: Sequence[Sequence[str]], rownames: Sequence[str],
         for name, row in zip(rownames, cells):
             lines.append(name.ljust(rw) + "".join(" " + just(row[j], widths[j]) for j in cols))
         jmin = jmax
-    return "\n".join(lines)
-
-
-def print_named_strings(values: Sequence[str], names: Sequence[str], width: int = WIDTH) -> str:
-    """R's print() of a named character vector, quote = FALSE: right-justified columns."""
-    w = max([len(v) for v in values] + [len(n) for n in names])
-    per = max(1, width // (w + 1))
-    lines = []
-    for i in range(0, len(values), per):
-        lines.append("".join(n.rjust(w) + " " for n in names[i:i + per]))
-        lines.append("".join(v.rjust(w) + " " for v in values[i:i + per]))
     return "\n".join(lines)
 
 

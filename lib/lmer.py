@@ -22,7 +22,7 @@ from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
 from .optimize import optimize_lmer
 from .pls import PlsSystem, one_blas_thread, profiled_deviance
-from .retrms import ReBlock, check_blocks, make_blocks
+from .retrms import ReBlock, check_blocks, make_blocks, theta_lower, theta_start
 
 
 @dataclass
@@ -40,11 +40,11 @@ class LmerProblem:
 
     @property
     def lower(self) -> np.ndarray:
-        return np.concatenate([b.lower() for b in self.blocks])
+        return theta_lower(self.blocks)
 
     @property
     def start(self) -> np.ndarray:
-        return np.concatenate([b.start() for b in self.blocks])
+        return theta_start(self.blocks)
 
     def criterion(self, theta: np.ndarray, reml: bool) -> float:
         """The profiled REML criterion or deviance at theta (lme4's devfun)."""

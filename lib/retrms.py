@@ -124,6 +124,16 @@ def check_blocks(blocks: list[ReBlock], nobs: int) -> None:
                                "parameters and the residual variance (or scale parameter) are probably unidentifiable")
 
 
+def theta_lower(blocks: list[ReBlock]) -> np.ndarray:
+    """lme4's lower bounds on theta: 0 on the diagonals of the T's, none below them."""
+    return np.concatenate([b.lower() for b in blocks])
+
+
+def theta_start(blocks: list[ReBlock]) -> np.ndarray:
+    """lme4's start: every T the identity."""
+    return np.concatenate([b.start() for b in blocks])
+
+
 def theta_names(blocks: list[ReBlock]) -> list[str]:
     return [n for b in blocks for n in b.theta_names()]
 

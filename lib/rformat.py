@@ -243,13 +243,17 @@ def print_matrix(cells: Sequence[Sequence[str]], rownames: Sequence[str],
 def print_named(values: Sequence[float], names: Sequence[str], digits: int = 7,
                 width: int = 80) -> str:
     """R's print of a named numeric vector, wrapped at `width` like R's console."""
-    cells = format_numbers(values, digits)
-    w = max([len(c) for c in cells] + [len(n) for n in names])
+    return print_named_strings(format_numbers(values, digits), names, width)
+
+
+def print_named_strings(values: Sequence[str], names: Sequence[str], width: int = 80) -> str:
+    """R's print() of a named character vector, quote = FALSE: right-justified columns."""
+    w = max([len(v) for v in values] + [len(n) for n in names])
     per = max(1, width // (w + 1))
     lines = []
-    for i in range(0, len(cells), per):
+    for i in range(0, len(values), per):
         lines.append("".join(n.rjust(w) + " " for n in names[i:i + per]))
-        lines.append("".join(c.rjust(w) + " " for c in cells[i:i + per]))
+        lines.append("".join(v.rjust(w) + " " for v in values[i:i + per]))
     return "\n".join(lines)
 
 

@@ -34,9 +34,15 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from .retrms import ReBlock, lambda_times, theta_slices
+from .retrms import ReBlock, theta_slices
 
 _potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
+# The gufuncs behind np.linalg's stacked cholesky, inv and solve. Their Python wrappers'
+# checks and error-state switches cost more than the arithmetic on a few small factors,
+# several times per evaluation; the numbers are the same (tests/test_pls.py checks it).
+# The matrices handed to them are positive definite or triangular with a positive
+# diagonal by construction, so the wrappers' LinAlgError cannot arise.
+from numpy.linalg import _umath_linalg as _gufuncs  # noqa: E402
 
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 _THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
@@ -315,8 +321,9 @@ class PlsSystem:
         self.m = self.products.m
         self.dense = self.m * first.q <= _DENSE_LIMIT
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
-        self._rest = list(zip(starts, blocks[1:], self.slices[1:]))
-        self._zparts = [(b.X, b.factor.codes, b.nlevels, b.k, b.q) for b in blocks]
+        self._rest = list(zip(starts, blocks[1:]))
+        self._T_at: tuple[bytes, list[np.ndarray]] = (b"", [])
+        self._zparts = [(np.ascontiguousarray(b.X.T), b.factor.codes, b.k, b.q) for b in blocks]
         self._udiag = (np.arange(self.q_rest),) * 2
         self._xs = slice(self.q_rest, self.q_rest + self.p)  # X's rows of the trailing block
         self.coupling: _DenseCoupling | _SparseCoupling | None = None
@@ -337,9 +344,16 @@ class PlsSystem:
             kind = _DenseCoupling if self.dense else _SparseCoupling
             self.coupling = kind(self.products.c_matrix(data), self.m, self.n1, self.k1)
 
-    # -- the trailing Lambda, G = blockdiag(I (x) T_b ..., I) ------------------
+    # -- Lambda(theta) block by block, and the trailing G = blockdiag(I (x) T_b ..., I)
+    def Ts(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Each term's T at theta (kept for the latest theta: an evaluation asks several times)."""
+        key = theta.tobytes()
+        if self._T_at[0] != key:
+            self._T_at = (key, [b.T(theta[s]) for b, s in zip(self.blocks, self.slices)])
+        return self._T_at[1]
+
     def _rest_T(self, theta: np.ndarray):
-        return [(at, b, b.T(theta[s])) for at, b, s in self._rest]
+        return [(at, b, T) for (at, b), T in zip(self._rest, self.Ts(theta)[1:])]
 
     def _g_vector(self, theta: np.ndarray) -> np.ndarray | None:
         """G's diagonal when every trailing term is scalar, else None."""
@@ -388,7 +402,7 @@ class PlsSystem:
         if fixed and not self.fixed:
             raise ValueError("the cross products were made for u alone: reweight with fixed=True")
         theta = np.asarray(theta, float)
-        L1, B = _first_block(self.blocks[0].T(theta[self.slices[0]]), self.A11)
+        L1, B = _first_block(self.Ts(theta)[0], self.A11)
         S = self._congruence(theta, self.D - self.coupling.gram(B))
         S[self._udiag] += 1.0
         if not fixed:
@@ -421,7 +435,8 @@ class PlsSystem:
         if self.k1 == 1:  # the same numbers as LAPACK's 1 x 1 solves
             u1 = r1 / f.L1[:, 0, 0]
         else:
-            u1 = np.linalg.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1))
+            u1 = _gufuncs.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1),
+                                signature="dd->d")
         beta = x2[self.q_rest:] if f.fixed else x2[:0]
         return beta, np.concatenate([u1.ravel(), x2[:self.q_rest]])
 
@@ -439,9 +454,13 @@ class PlsSystem:
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""
         out, at = np.zeros(self.n), 0
-        for X, codes, nlevels, k, q in self._zparts:
-            # np.take gathers rows twice as fast as fancy indexing, with the same numbers
-            out += np.einsum("ij,ij->i", X, np.take(b[at:at + q].reshape(nlevels, k), codes, axis=0))
+        for Xt, codes, k, q in self._zparts:
+            # column by column: one 1-d gather each (np.take, faster than fancy indexing),
+            # and the terms' sum in the order a row-wise dot product takes
+            term = Xt[0] * np.take(b[at:at + q:k], codes)
+            for a in range(1, k):
+                term += Xt[a] * np.take(b[at + a:at + q:k], codes)
+            out += term
             at += q
         return out
 
@@ -450,8 +469,12 @@ class PlsSystem:
         return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """b = Lambda u, block by block."""
-        return lambda_times(self.blocks, theta, u)
+        """b = Lambda(theta) u, term by term."""
+        out, at = [], 0
+        for b, T in zip(self.blocks, self.Ts(np.asarray(theta, float))):
+            out.append((u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T).ravel())
+            at += b.q
+        return np.concatenate(out)
 
 
 def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -460,8 +483,23 @@ def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarra
         t = T1[0, 0]
         l1 = np.sqrt((t * A11[:, 0, 0]) * t + 1.0)
         return l1.reshape(-1, 1, 1), (t * (1.0 / l1)).reshape(-1, 1, 1)
-    L1 = np.linalg.cholesky(T1.T @ A11 @ T1 + np.eye(len(T1)))
-    return L1, T1 @ np.linalg.inv(L1).transpose(0, 2, 1)
+    L1 = _gufuncs.cholesky_lo(_times_each(_each_times(T1.T, A11), T1) + np.eye(len(T1)),
+                              signature="d->d")
+    return L1, _each_times(T1, _gufuncs.inv(L1, signature="d->d").transpose(0, 2, 1))
+
+
+# One matrix times a stack: one gemm over the stack laid side by side, where matmul's
+# broadcasting makes one BLAS call per level; the numbers are the same (same kernel).
+def _each_times(T: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """T @ A_j for every matrix A_j of the stack A (levels, k, l)."""
+    n, k, l = A.shape
+    return (T @ A.transpose(1, 0, 2).reshape(k, n * l)).reshape(len(T), n, l).transpose(1, 0, 2)
+
+
+def _times_each(A: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """A_j @ T for every matrix A_j of the stack A (levels, k, l)."""
+    n, k, l = A.shape
+    return (A.reshape(n * k, l) @ T).reshape(n, k, T.shape[1])
 
 
 def conditional_covariances(blocks: list[ReBlock], theta: np.ndarray, L1: np.ndarray,

@@ -145,13 +145,3 @@ def theta_slices(blocks: list[ReBlock]) -> list[slice]:
         at += b.ntheta
     return out
 
-
-def lambda_times(blocks: list[ReBlock], theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """b = Lambda(theta) u, term by term."""
-    out, at = [], 0
-    for b, s in zip(blocks, theta_slices(blocks)):
-        ub = u[at:at + b.q].reshape(b.nlevels, b.k)
-        out.append((ub @ b.T(theta[s]).T).ravel())
-        at += b.q
-    return np.concatenate(out)
-

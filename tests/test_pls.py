@@ -134,3 +134,19 @@ def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
     assert two.loglik == pytest.approx(-698.183002362421, abs=1e-6)
     for group in ("IndID", "FamID"):  # condVar through the sparse coupling's C
         np.testing.assert_allclose(two.ranef_sd[group], dense.ranef_sd[group], rtol=1e-4)
+
+
+def test_stacked_helpers_give_numpys_numbers():
+    """The gufuncs and single-gemm stack products in lib.pls equal np.linalg's and matmul's, bit for bit."""
+    rng = np.random.default_rng(11)
+    for k in (1, 2, 3):
+        A = rng.standard_normal((57, k, k))
+        A = A @ A.transpose(0, 2, 1) + np.eye(k)
+        T = np.tril(rng.standard_normal((k, k)))
+        L = np.linalg.cholesky(A)
+        b = rng.standard_normal((57, k, 1))
+        assert np.array_equal(pls._gufuncs.cholesky_lo(A, signature="d->d"), L)
+        assert np.array_equal(pls._gufuncs.inv(L, signature="d->d"), np.linalg.inv(L))
+        assert np.array_equal(pls._gufuncs.solve(L, b, signature="dd->d"), np.linalg.solve(L, b))
+        assert np.array_equal(pls._each_times(T, A), T @ A)
+        assert np.array_equal(pls._times_each(A, T), A @ T)

@@ -50,8 +50,12 @@ def is_factor(col: pd.Series) -> bool:
 def as_factor(col: pd.Series, keep_levels: bool = False) -> Factor:
     """R's factor(col), unused levels dropped unless `keep_levels`."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        col = col if keep_levels else col.cat.remove_unused_categories()
-        return Factor(col.cat.codes.to_numpy(np.int64), [str(c) for c in col.cat.categories])
+        codes, levels = col.array.codes.astype(np.int64), col.dtype.categories
+        used = np.bincount(codes[codes >= 0], minlength=len(levels)) > 0
+        if not keep_levels and not used.all():  # pandas' remove_unused_categories, in numpy
+            codes = np.where(codes >= 0, (np.cumsum(used) - 1)[codes], -1)
+            levels = levels[used]
+        return Factor(codes, [str(c) for c in levels])
     values = np.sort(col.dropna().unique())
     codes = pd.Categorical(col, categories=values).codes.astype(np.int64)
     return Factor(codes, [_level_text(v) for v in values])
@@ -81,7 +85,10 @@ def grouping_factor(data: pd.DataFrame, group: Term) -> Factor:
 
 
 def complete_rows(formula: Formula, data: pd.DataFrame) -> pd.DataFrame:
-    """R's na.omit over the formula's variables."""
+    """R's na.omit over the formula's variables, rows renumbered from 0."""
+    if not any(pd.isna(data[v].array).any() for v in formula.variables) and data.index.equals(
+            pd.RangeIndex(len(data))):
+        return data.copy(deep=False)  # nothing to drop: a copy-on-write view, not a copy
     frame = data[formula.variables]
     complete = frame.notna().to_numpy().all(axis=1)
     return (frame if complete.all() else frame[complete]).reset_index(drop=True)

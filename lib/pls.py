@@ -28,6 +28,7 @@ alone with beta held in the offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as la
@@ -44,6 +45,7 @@ _potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
 # diagonal by construction, so the wrappers' LinAlgError cannot arise.
 from numpy.linalg import _umath_linalg as _gufuncs  # noqa: E402
 
+_ONE = np.ones(1)
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 _THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
 
@@ -293,8 +295,7 @@ class _CrossProducts:
         if unweighted:
             # lmer's sums, row by row through a sparse product: the order the last bits of
             # its criterion (and so the parity suite's BOBYQA path) have always had
-            cols = sp.hstack([self.Zr, sp.csc_matrix(F)], format="csc").T @ F
-            return cols[:self.q_rest], cols[self.q_rest:]
+            return self.Zrt @ F, sp.csc_matrix(F).T @ F
         # glmer's: F' W F by BLAS, whose blocked sums lose less than a row-by-row sum over
         # n terms of very different sizes; that keeps glmer on lme4's path (LowBinary's
         # Nelder-Mead count of evaluations)
@@ -372,6 +373,8 @@ class PlsSystem:
 
     def g_times(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """G v for a vector v."""
+        if not self.q_rest:  # G = I
+            return v
         v = v.copy()
         for at, b, T in self._rest_T(theta):
             v[at:at + b.q] = (v[at:at + b.q].reshape(b.nlevels, b.k) @ T.T).ravel()
@@ -404,7 +407,8 @@ class PlsSystem:
         theta = np.asarray(theta, float)
         L1, B = _first_block(self.Ts(theta)[0], self.A11)
         S = self._congruence(theta, self.D - self.coupling.gram(B))
-        S[self._udiag] += 1.0
+        if self.q_rest:
+            S[self._udiag] += 1.0
         if not fixed:
             # beta in the offset: with X's rows and columns those of the identity, the factor
             # of the rest is that of the problem in u alone, and X's part of the solution 0
@@ -429,7 +433,7 @@ class PlsSystem:
         x2 = np.zeros(0)
         if len(f.L2) > 1:
             x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
-        last = np.append(-x2, 1.0)
+        last = np.concatenate((-x2, _ONE))
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
         if self.k1 == 1:  # the same numbers as LAPACK's 1 x 1 solves
@@ -477,13 +481,18 @@ class PlsSystem:
         return np.concatenate(out)
 
 
+@lru_cache(maxsize=None)
+def _eye(k: int) -> np.ndarray:
+    return np.eye(k)
+
+
 def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """L1_j = chol(T1' A_j T1 + I) and B_j = T1 L1_j^{-T}, level by level."""
     if len(T1) == 1:  # a scalar term: elementwise, the same numbers as the batched LAPACK calls
         t = T1[0, 0]
         l1 = np.sqrt((t * A11[:, 0, 0]) * t + 1.0)
         return l1.reshape(-1, 1, 1), (t * (1.0 / l1)).reshape(-1, 1, 1)
-    L1 = _gufuncs.cholesky_lo(_times_each(_each_times(T1.T, A11), T1) + np.eye(len(T1)),
+    L1 = _gufuncs.cholesky_lo(_times_each(_each_times(T1.T, A11), T1) + _eye(len(T1)),
                               signature="d->d")
     return L1, _each_times(T1, _gufuncs.inv(L1, signature="d->d").transpose(0, 2, 1))
 

@@ -349,7 +349,7 @@ class _Devfuns:
                 mult += w
             else:
                 uu = u + z * sd
-                resp.update_mu(prob.pls.z_times(prob.pls.lambda_times(p.theta, uu)))
+                resp.update_mu(prob.pls.z_lambda_times(p.theta, uu))
                 mult += np.exp(-0.5 * (devc(uu) - devc0) - ldn) * w / np.sqrt(2 * np.pi)
         resp.update_mu(p.lin_pred())
         return float(devc0.sum() + p.decomp.ldL2 - 2 * np.log(np.prod(mult)))

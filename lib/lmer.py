@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .convergence import check_convergence, deriv12
+from .convergence import SINGULAR_MESSAGE, check_convergence, deriv12, is_singular
 from .design import complete_rows, drop_rank_deficient, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
@@ -95,6 +95,8 @@ def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
     opt = optimize_lmer(fn, prob.start if start is None else start, lower)
     messages = prob.messages + opt.warnings
     if len(opt.par):
-        g, H = deriv12(fn, opt.par, fn(opt.par))
-        messages += check_convergence(opt.par, lower, g, H)
+        if is_singular(opt.par, lower):  # lme4's optwrap computes no derivatives then
+            messages.append(SINGULAR_MESSAGE)
+        else:
+            messages += check_convergence(opt.par, lower, *deriv12(fn, opt.par, opt.fval))
     return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)

@@ -84,7 +84,7 @@ class Pirls:
 
     def lin_pred(self) -> np.ndarray:
         """X delb + Z Lambda delu (lme4's linPred(1))."""
-        zb = self.pls.z_times(self.pls.lambda_times(self.theta, self.delu))
+        zb = self.pls.z_lambda_times(self.theta, self.delu)
         return self.pls.X @ self.delb + zb if self.with_beta else zb
 
     def sqr_l(self) -> float:

@@ -395,7 +395,7 @@ class PlsSystem:
         f = self.decompose(theta)
         # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
         # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        resid = self.y - self.X @ f.beta - self.z_times(self.lambda_times(f.theta, f.u))
+        resid = self.y - self.X @ f.beta - self.z_lambda_times(f.theta, f.u)
         rss = resid @ resid if self.w is None else (self.w * resid) @ resid
         f.pwrss = float(rss + f.u @ f.u)
         return f
@@ -418,8 +418,8 @@ class PlsSystem:
         L2, info = _potrf(S, lower=1, clean=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("the trailing block is not positive definite")
-        d1 = np.log(np.diagonal(L1, axis1=1, axis2=2))
-        d2 = np.log(np.diag(L2))
+        d1 = np.log(L1.diagonal(axis1=1, axis2=2))
+        d2 = np.log(L2.diagonal())
         q, p = self.q_rest, self.p
         ldRX2 = 2 * d2[q:q + p].sum() if fixed else np.nan
         f = Factorization(theta.copy(), L1, B, L2, 2 * (d1.sum() + d2[:q].sum()), ldRX2,
@@ -430,9 +430,10 @@ class PlsSystem:
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
         # LAPACK rejects an empty system (u alone, one term): nothing to solve then
-        x2 = np.zeros(0)
         if len(f.L2) > 1:
             x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
+        else:
+            x2 = np.zeros(0)
         last = np.concatenate((-x2, _ONE))
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
@@ -458,13 +459,16 @@ class PlsSystem:
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""
         out, at = np.zeros(self.n), 0
-        for Xt, codes, k, q in self._zparts:
-            # column by column: one 1-d gather each (np.take, faster than fancy indexing),
-            # and the terms' sum in the order a row-wise dot product takes
-            term = Xt[0] * np.take(b[at:at + q:k], codes)
-            for a in range(1, k):
-                term += Xt[a] * np.take(b[at + a:at + q:k], codes)
-            out += term
+        for (Xt, codes, k, q) in self._zparts:
+            out += _term_times(Xt, codes, b[at:at + q].reshape(-1, k))
+            at += q
+        return out
+
+    def z_lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Z Lambda(theta) u: z_times(lambda_times(theta, u)) in one pass."""
+        out, at = np.zeros(self.n), 0
+        for (Xt, codes, k, q), T in zip(self._zparts, self.Ts(np.asarray(theta, float))):
+            out += _term_times(Xt, codes, u[at:at + q].reshape(-1, k) @ T.T)
             at += q
         return out
 
@@ -479,6 +483,16 @@ class PlsSystem:
             out.append((u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T).ravel())
             at += b.q
         return np.concatenate(out)
+
+
+def _term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One term's Z b for its effects b (levels, k), given X' (k, n) and the level codes."""
+    # column by column: one 1-d gather each (np.take, faster than fancy indexing), summed
+    # in the order of a row-wise dot product
+    out = Xt[0] * np.take(b[:, 0], codes)
+    for a in range(1, len(Xt)):
+        out += Xt[a] * np.take(b[:, a], codes)
+    return out
 
 
 @lru_cache(maxsize=None)

@@ -242,9 +242,7 @@ class _CrossProducts:
         self.q1, self.q_rest = first.q, sum(b.q for b in rest)
         self.m = self.q_rest + X.shape[1] + 1
         self.Z1t = first.Z().T.tocsr()  # transposes kept: a product with them is a pass over rows
-        self.Zr = sp.hstack([b.Z() for b in rest], format="csc") if rest else \
-            sp.csc_matrix((X.shape[0], 0))
-        self.Zrt = self.Zr.T.tocsr()
+        self.Zrt = sp.hstack([b.Z() for b in rest], format="csc").T.tocsr() if rest else None
         rest_slots = _slots(rest)
         self.d_pairs = [_slot_pair(s, t) for i, s in enumerate(rest_slots) for t in rest_slots[i:]]
         self.c_pairs = [_slot_pair(s, t) for s in rest_slots for t in _slots([first])]
@@ -295,11 +293,14 @@ class _CrossProducts:
         if unweighted:
             # lmer's sums, row by row through a sparse product: the order the last bits of
             # its criterion (and so the parity suite's BOBYQA path) have always had
-            return self.Zrt @ F, sp.csc_matrix(F).T @ F
+            return self._zrt_times(F), _csc_of_dense(F).T @ F
         # glmer's: F' W F by BLAS, whose blocked sums lose less than a row-by-row sum over
         # n terms of very different sizes; that keeps glmer on lme4's path (LowBinary's
         # Nelder-Mead count of evaluations)
-        return (self.Zrt @ WF if self.q_rest else np.zeros((0, F.shape[1]))), WF.T @ F
+        return self._zrt_times(WF), WF.T @ F
+
+    def _zrt_times(self, F: np.ndarray) -> np.ndarray:
+        return self.Zrt @ F if self.Zrt is not None else np.zeros((0, F.shape[1]))
 
 
 class PlsSystem:
@@ -493,6 +494,13 @@ def _term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:
     for a in range(1, len(Xt)):
         out += Xt[a] * np.take(b[:, a], codes)
     return out
+
+
+def _csc_of_dense(F: np.ndarray) -> sp.csc_matrix:
+    """sp.csc_matrix(F) (its nonzeros, column by column), without scipy's slow dense conversion."""
+    cols, rows = np.nonzero(F.T)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=F.shape[1]))])
+    return sp.csc_matrix((F.T[cols, rows], rows, indptr), shape=F.shape)
 
 
 @lru_cache(maxsize=None)

@@ -71,10 +71,11 @@ class ReBlock:
 
     def Z(self) -> sp.csc_matrix:
         """n x q indicator-times-covariate matrix, columns level by level."""
-        n = len(self.factor.codes)
-        rows = np.repeat(np.arange(n), self.k)
-        cols = (self.factor.codes[:, None] * self.k + np.arange(self.k)).ravel()
-        return sp.csc_matrix((self.X.ravel(), (rows, cols)), shape=(n, self.q))
+        n, k = len(self.factor.codes), self.k
+        cols = (self.factor.codes[:, None] * k + np.arange(k)).ravel()  # of X's entries, row by row
+        order = np.argsort(cols, kind="stable")  # column by column, rows ascending in each
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=self.q))])
+        return sp.csc_matrix((self.X.ravel()[order], order // k, indptr), shape=(n, self.q))
 
 
 @lru_cache(maxsize=None)

@@ -116,7 +116,9 @@ class _PairLists:
 
     The symbolic analysis of _SparseCoupling, from C's sparsity pattern alone: level j
     of the first term touches the pairs of rows of C nonzero in its k1 columns. Built
-    once; new weights change C's values, never its pattern.
+    once; new weights change C's values, never its pattern. The products are kept
+    sorted by the entry of C W C' they land in, so that C W C' is one sparse
+    matrix-vector product: P @ vec(W), P[target, (j, c, d)] = the product for that pair.
     """
 
     def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
@@ -124,8 +126,8 @@ class _PairLists:
         cols = [slice(C.indptr[j * k1], C.indptr[(j + 1) * k1]) for j in range(n1)]
         rows = [np.unique(C.indices[c]).astype(np.int64) for c in cols]
         sizes = np.array([len(r) * (len(r) + 1) // 2 for r in rows])  # row pairs per level
-        self.runs = np.repeat(sizes, k1 * k1)  # products per entry (j, c, d) of W, in that order
-        ends = np.cumsum(self.runs)
+        runs = np.repeat(sizes, k1 * k1)  # products per entry (j, c, d) of W, in that order
+        ends = np.cumsum(runs)
         # filled in place: lists of pieces and their concatenation would double the peak
         self.target, self.ia, self.ib = (np.empty(ends[-1], np.int64) for _ in range(3))
         colof = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
@@ -137,6 +139,16 @@ class _PairLists:
                 piece = slice(ends[j * k1 * k1 + cd] - len(a), ends[j * k1 * k1 + cd])
                 self.target[piece] = r[a] * m + r[b]
                 self.ia[piece], self.ib[piece] = at[a, cd // k1], at[b, cd % k1]
+        # stable: each entry's products stay in level order, the order bincount summed them in
+        order = np.argsort(self.target, kind="stable")
+        self.ia, self.ib = self.ia[order], self.ib[order]
+        index = np.int32 if ends[-1] < 2 ** 31 else np.int64  # scipy's own choice: no conversion
+        self.windex = np.repeat(np.arange(n1 * k1 * k1, dtype=index), runs)[order]
+        self.entries, counts = np.unique(self.target[order], return_counts=True)
+        del self.target
+        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index)
+        self.shape = (len(self.entries), n1 * k1 * k1)
+        self.mirrored = (self.entries % m) * m + self.entries // m
 
     def products(self, data: np.ndarray) -> np.ndarray:
         """The products of C's entries that the pairs multiply (data with a 0 appended)."""
@@ -156,8 +168,8 @@ class _SparseCoupling:
 
     def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int, pairs: _PairLists | None = None):
         self.C, self.m, self.n1, self.k1 = C, m, n1, k1
-        self.pairs = pairs or _PairLists(C, m, n1, k1)
-        self.prods = self.pairs.products(C.data)
+        self.pairs = pr = pairs or _PairLists(C, m, n1, k1)
+        self.P = sp.csr_matrix((pr.products(C.data), pr.windex, pr.indptr), shape=pr.shape)
 
     def reweighted(self, data: np.ndarray) -> "_SparseCoupling":
         """The same pair lists for new values of C's stored entries."""
@@ -165,12 +177,12 @@ class _SparseCoupling:
         return _SparseCoupling(C, self.m, self.n1, self.k1, self.pairs)
 
     def gram(self, B: np.ndarray) -> np.ndarray:
-        W = B @ B.transpose(0, 2, 1)
-        weights = np.repeat(W.ravel(), self.pairs.runs)  # each product's W_j[c, d]
-        upper = np.bincount(self.pairs.target, self.prods * weights,
-                            minlength=self.m * self.m).reshape(self.m, self.m)
-        upper += np.triu(upper, 1).T
-        return upper
+        values = self.P @ (B @ B.transpose(0, 2, 1)).ravel()
+        pr = self.pairs
+        out = np.zeros(self.m * self.m)
+        out[pr.entries] = values
+        out[pr.mirrored] = values
+        return out.reshape(self.m, self.m)
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         n1 = B.shape[0]
@@ -382,12 +394,13 @@ class PlsSystem:
         return v
 
     def _congruence(self, theta: np.ndarray, S: np.ndarray) -> np.ndarray:
-        """G' S G for symmetric S."""
+        """G' S G for symmetric S (overwriting S where it can)."""
         if not self.q_rest:  # G = I
             return S
         g = self._g_vector(theta)
         if g is not None:
-            return S * np.outer(g, g)
+            S *= np.outer(g, g)
+            return S
         return self.g_transpose_times(theta, self.g_transpose_times(theta, S).T)
 
     # -- per-theta work --------------------------------------------------
@@ -407,7 +420,8 @@ class PlsSystem:
             raise ValueError("the cross products were made for u alone: reweight with fixed=True")
         theta = np.asarray(theta, float)
         L1, B = _first_block(self.Ts(theta)[0], self.A11)
-        S = self._congruence(theta, self.D - self.coupling.gram(B))
+        gram = self.coupling.gram(B)
+        S = self._congruence(theta, np.subtract(self.D, gram, out=gram))
         if self.q_rest:
             S[self._udiag] += 1.0
         if not fixed:

@@ -33,18 +33,17 @@ from functools import lru_cache
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
-
-from .retrms import ReBlock, theta_slices
-
-_potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
 # The gufuncs behind np.linalg's stacked cholesky, inv and solve. Their Python wrappers'
 # checks and error-state switches cost more than the arithmetic on a few small factors,
 # several times per evaluation; the numbers are the same (tests/test_pls.py checks it).
 # The matrices handed to them are positive definite or triangular with a positive
 # diagonal by construction, so the wrappers' LinAlgError cannot arise.
-from numpy.linalg import _umath_linalg as _gufuncs  # noqa: E402
+from numpy.linalg import _umath_linalg as _gufuncs
+from threadpoolctl import ThreadpoolController
 
+from .retrms import ReBlock, theta_slices
+
+_potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
 _ONE = np.ones(1)
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 _THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
@@ -480,11 +479,10 @@ class PlsSystem:
         return out
 
     def z_lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Z Lambda(theta) u: z_times(lambda_times(theta, u)) in one pass."""
-        out, at = np.zeros(self.n), 0
-        for (Xt, codes, k, q), T in zip(self._zparts, self.Ts(np.asarray(theta, float))):
-            out += _term_times(Xt, codes, u[at:at + q].reshape(-1, k) @ T.T)
-            at += q
+        """Z Lambda(theta) u: z_times(lambda_times(theta, u)) without joining b's pieces."""
+        out = np.zeros(self.n)
+        for (Xt, codes, _, _), b in zip(self._zparts, self._lambda_pieces(theta, u)):
+            out += _term_times(Xt, codes, b)
         return out
 
     def coupling_block(self, f: Factorization) -> np.ndarray:
@@ -492,12 +490,15 @@ class PlsSystem:
         return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """b = Lambda(theta) u, term by term."""
-        out, at = [], 0
+        """b = Lambda(theta) u."""
+        return np.concatenate([b.ravel() for b in self._lambda_pieces(theta, u)])
+
+    def _lambda_pieces(self, theta: np.ndarray, u: np.ndarray):
+        """Lambda(theta) u term by term, each as (levels, k)."""
+        at = 0
         for b, T in zip(self.blocks, self.Ts(np.asarray(theta, float))):
-            out.append((u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T).ravel())
+            yield u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T
             at += b.q
-        return np.concatenate(out)
 
 
 def _term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:

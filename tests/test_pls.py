@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.linalg as la
+import scipy.sparse as sp
 
 import lib.pls as pls
 from lib.design import linear_design
@@ -150,3 +151,20 @@ def test_stacked_helpers_give_numpys_numbers():
         assert np.array_equal(pls._gufuncs.solve(L, b, signature="dd->d"), np.linalg.solve(L, b))
         assert np.array_equal(pls._each_times(T, A), T @ A)
         assert np.array_equal(pls._times_each(A, T), A @ T)
+
+
+def test_matrices_built_from_patterns_are_scipys(model):
+    """Z and the csc of [X y], assembled from their patterns, are what scipy's constructors give."""
+    blocks, X, y = model
+    for b in blocks:
+        n = len(b.factor.codes)
+        rows = np.repeat(np.arange(n), b.k)
+        cols = (b.factor.codes[:, None] * b.k + np.arange(b.k)).ravel()
+        ref = sp.csc_matrix((b.X.ravel(), (rows, cols)), shape=(n, b.q))
+        got = b.Z()
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(got, part), getattr(ref, part))
+    F = np.column_stack([X, y])
+    got, ref = pls._csc_of_dense(F), sp.csc_matrix(F)
+    for part in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(got, part), getattr(ref, part))

@@ -37,6 +37,7 @@ from .design import drop_rank_deficient, is_factor, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
+from .optimize import run_bobyqa
 from .pirls import GlmResponse, Pirls, PirlsError
 from .pls import PlsSystem, one_blas_thread
 from .retrms import ReBlock, make_blocks, theta_lower, theta_start
@@ -238,8 +239,8 @@ def _check_boundary(devfun, par: np.ndarray, fval: float, theta_now: np.ndarray,
 
 # -- the optimizers ----------------------------------------------------------------------
 
-_BOBYQA_MSG = {1: "bobyqa -- maximum number of function evaluations exceeded",
-               -4: "bobyqa -- a trust region step failed to reduce q"}
+_BOBYQA_MSG = {1: "bobyqa -- maximum number of function evaluations exceeded",  # minqa's ierr
+               5: "bobyqa -- a trust region step failed to reduce q"}
 
 
 def minqa_bobyqa(fn, par: np.ndarray, lower: np.ndarray, maxfun: int = MAXFUN_BOBYQA,
@@ -251,30 +252,16 @@ def minqa_bobyqa(fn, par: np.ndarray, lower: np.ndarray, maxfun: int = MAXFUN_BO
     fn(par)  # minqa's checkObj
     rhobeg = min(0.95, 0.2 * float(np.max(np.abs(par)))) if rhobeg is None else rhobeg
     rhoend = 1e-6 * rhobeg if rhoend is None else rhoend
-    best = {"f": np.inf, "x": par.copy()}
 
-    def objective(x, grad):
-        v = float(fn(x))
-        if v < best["f"]:
-            best["f"], best["x"] = v, x.copy()
-        return v
+    def minqa(opt: nlopt.opt) -> None:
+        opt.set_initial_step(rhobeg)
+        opt.set_xtol_rel(rhoend / rhobeg)  # NLopt: rhoend = xtol_rel * rhobeg
+        opt.set_maxeval(maxfun)
 
-    opt = nlopt.opt(nlopt.LN_BOBYQA, len(par))
-    opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
-    opt.set_min_objective(objective)
-    opt.set_initial_step(rhobeg)
-    opt.set_xtol_rel(rhoend / rhobeg)  # NLopt: rhoend = xtol_rel * rhobeg
-    opt.set_maxeval(maxfun)
-    ierr, msg = 0, None
-    try:
-        x = opt.optimize(par)
-        fval = opt.last_optimum_value()
-        if opt.last_optimize_result() == nlopt.MAXEVAL_REACHED:
-            ierr, msg = 1, _BOBYQA_MSG[1]
-    except nlopt.RoundoffLimited:
-        x, fval, ierr, msg = best["x"], best["f"], 5, _BOBYQA_MSG[-4]
-    warnings = [f"convergence code {ierr} from bobyqa: {msg}"] if ierr else []
-    return np.asarray(x), float(fval), opt.get_numevals() + 1, warnings
+    x, fval, status, evaluations = run_bobyqa(fn, par, lower, minqa)
+    ierr = {nlopt.MAXEVAL_REACHED: 1, -4: 5}.get(status, 0)  # minqa's codes
+    warnings = [f"convergence code {ierr} from bobyqa: {_BOBYQA_MSG[ierr]}"] if ierr else []
+    return x, fval, evaluations + 1, warnings
 
 
 # -- the fit -----------------------------------------------------------------------------

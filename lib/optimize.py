@@ -33,15 +33,17 @@ _STATUS = {1: "NLOPT_SUCCESS", 2: "NLOPT_STOPVAL_REACHED", 3: "NLOPT_FTOL_REACHE
            -4: "NLOPT_ROUNDOFF_LIMITED", -5: "NLOPT_FORCED_STOP"}
 
 
-def bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray, stage: int = 0,
-           trace: list | None = None, maxeval: int = 100_000) -> OptResult:
-    """One nloptwrap run; every evaluation is appended to `trace`."""
-    trace = [] if trace is None else trace
+def run_bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray,
+               settings: Callable[[nlopt.opt], None]) -> tuple[np.ndarray, float, int, int]:
+    """NLopt's BOBYQA from x0 above `lower`, stopping rules set by `settings`.
+
+    Returns (x, f(x), NLopt's return code, evaluations); a roundoff-limited stop (code -4),
+    which NLopt raises, gives the best point seen, as nloptr and minqa report it.
+    """
     best = {"f": np.inf, "x": np.asarray(x0, float).copy()}
 
     def objective(x: np.ndarray, grad: np.ndarray) -> float:
         f = float(fn(x))
-        trace.append((stage, f, x.copy()))
         if f < best["f"]:
             best["f"], best["x"] = f, x.copy()
         return f
@@ -49,19 +51,36 @@ def bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray, stage: int = 0,
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
     opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
     opt.set_min_objective(objective)
-    opt.set_xtol_abs(1e-8)
-    opt.set_ftol_abs(1e-8)
-    opt.set_xtol_rel(1e-4)
-    opt.set_maxeval(maxeval)
+    settings(opt)
     try:
         x = opt.optimize(np.asarray(x0, float))
         fval, status = opt.last_optimum_value(), opt.last_optimize_result()
     except nlopt.RoundoffLimited:
         x, fval, status = best["x"], best["f"], -4
+    return np.asarray(x), float(fval), status, opt.get_numevals()
+
+
+def bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray, stage: int = 0,
+           trace: list | None = None, maxeval: int = 100_000) -> OptResult:
+    """One nloptwrap run; every evaluation is appended to `trace`."""
+    trace = [] if trace is None else trace
+
+    def traced(x: np.ndarray) -> float:
+        f = float(fn(x))
+        trace.append((stage, f, x.copy()))
+        return f
+
+    def nloptwrap(opt: nlopt.opt) -> None:
+        opt.set_xtol_abs(1e-8)
+        opt.set_ftol_abs(1e-8)
+        opt.set_xtol_rel(1e-4)
+        opt.set_maxeval(maxeval)
+
+    x, fval, status, evaluations = run_bobyqa(traced, x0, lower, nloptwrap)
     warnings = []
     if status < 0 or status == 5:
         warnings.append(f"convergence code {status} from nloptwrap: {_STATUS.get(status, '')}")
-    return OptResult(np.asarray(x), fval, status, opt.get_numevals(), trace, warnings)
+    return OptResult(x, fval, status, evaluations, trace, warnings)
 
 
 def optimize_lmer(fn: Objective, x0: np.ndarray, lower: np.ndarray) -> OptResult:

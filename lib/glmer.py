@@ -40,7 +40,7 @@ from .nelder_mead import nelder_mead
 from .optimize import run_bobyqa
 from .pirls import GlmResponse, Pirls, PirlsError
 from .pls import PlsSystem, one_blas_thread
-from .retrms import ReBlock, make_blocks, theta_lower, theta_start
+from .retrms import ReBlock, ThetaLayout, make_blocks
 
 TOL_PWRSS = 1e-7
 BOUNDARY_TOL = 1e-5
@@ -51,7 +51,7 @@ __all__ = ["glmer", "GlmerProblem", "FamilyError", "FormulaError", "PirlsError"]
 
 
 @dataclass
-class GlmerProblem:
+class GlmerProblem(ThetaLayout):
     """Everything fixed during a fit: data, response, design matrices and the solver."""
 
     formula: Formula
@@ -69,14 +69,6 @@ class GlmerProblem:
     pls: PlsSystem  # lmer's PLS system; PIRLS sets its weights and working response
     messages: list[str]
     weights_label: str | None = None
-
-    @property
-    def lower(self) -> np.ndarray:
-        return theta_lower(self.blocks)
-
-    @property
-    def start(self) -> np.ndarray:
-        return theta_start(self.blocks)
 
     @property
     def ntheta(self) -> int:

@@ -22,11 +22,11 @@ from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
 from .optimize import optimize_lmer
 from .pls import PlsSystem, one_blas_thread, profiled_deviance
-from .retrms import ReBlock, check_blocks, make_blocks, theta_lower, theta_start
+from .retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
 
 
 @dataclass
-class LmerProblem:
+class LmerProblem(ThetaLayout):
     """Everything fixed across theta: data, design matrices and the PLS system."""
 
     formula: Formula
@@ -37,14 +37,6 @@ class LmerProblem:
     blocks: list[ReBlock]
     system: PlsSystem
     messages: list[str]
-
-    @property
-    def lower(self) -> np.ndarray:
-        return theta_lower(self.blocks)
-
-    @property
-    def start(self) -> np.ndarray:
-        return theta_start(self.blocks)
 
     def criterion(self, theta: np.ndarray, reml: bool) -> float:
         """The profiled REML criterion or deviance at theta (lme4's devfun)."""

@@ -135,6 +135,20 @@ def theta_start(blocks: list[ReBlock]) -> np.ndarray:
     return np.concatenate([b.start() for b in blocks])
 
 
+class ThetaLayout:
+    """lme4's bounds and start for a problem's `blocks` (shared by lmer's and glmer's problems)."""
+
+    blocks: list[ReBlock]
+
+    @property
+    def lower(self) -> np.ndarray:
+        return theta_lower(self.blocks)
+
+    @property
+    def start(self) -> np.ndarray:
+        return theta_start(self.blocks)
+
+
 def theta_names(blocks: list[ReBlock]) -> list[str]:
     return [n for b in blocks for n in b.theta_names()]
 

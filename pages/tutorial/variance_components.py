@@ -62,20 +62,15 @@ def _variance(outcome, group):
 
 
 if naive.ok and fixed.ok:
-    (v_naive, r_naive), (v_fixed, r_fixed) = _variance(naive, "Individual"), _variance(fixed, "UniqueID")
-    a, b = st.columns(2)
-    with a:
-        st.markdown("**`(1 | Individual)` on the non-unique codes**")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("groups", naive.fit.ngrps["Individual"])
-        m2.metric("Individual variance", format_signif(v_naive, 4))
-        m3.metric("Residual variance", format_signif(r_naive, 4))
-    with b:
-        st.markdown("**`(1 | UniqueID)` after recoding**")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("groups", fixed.fit.ngrps["UniqueID"])
-        m2.metric("UniqueID variance", format_signif(v_fixed, 4))
-        m3.metric("Residual variance", format_signif(r_fixed, 4))
+    shown = [(naive, "Individual", "on the non-unique codes"), (fixed, "UniqueID", "after recoding")]
+    (_, r_naive), (_, r_fixed) = variances = [_variance(res, group) for res, group, _ in shown]
+    for column, (res, group, title), (v, r) in zip(st.columns(2), shown, variances):
+        with column:
+            st.markdown(f"**`(1 | {group})` {title}**")
+            m1, m2, m3 = st.columns(3)
+            m1.metric("groups", res.fit.ngrps[group])
+            m2.metric(f"{group} variance", format_signif(v, 4))
+            m3.metric("Residual variance", format_signif(r, 4))
     st.markdown(
         f"""
 With the non-unique codes the model estimates the variance among **{naive.fit.ngrps['Individual']}**

@@ -37,7 +37,7 @@ from .design import drop_rank_deficient, is_factor, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .glmfamily import Family, FamilyError, make_family
 from .nelder_mead import nelder_mead
-from .optimize import run_bobyqa
+from .optimize import finish, run_bobyqa
 from .pirls import GlmResponse, Pirls, PirlsError
 from .pls import PlsSystem, one_blas_thread
 from .retrms import ReBlock, ThetaLayout, make_blocks
@@ -284,6 +284,7 @@ class _Devfuns:
         self.nth = prob.ntheta
         self.nAGQ = 0
         self.gq = None
+        self.exact = False  # PIRLS to round-off (the finish) instead of lme4's tolerance
         # mkGlmerDevfun: one PIRLS run (u and beta) at the starting theta
         self.pirls.update(prob.start, with_beta=True)
         self.lp0 = self.pirls.lin_pred()
@@ -292,7 +293,7 @@ class _Devfuns:
         resp = self.pirls.resp
         resp.offset = self.prob.offset
         resp.update_mu(self.lp0)
-        self.pirls.update(theta, with_beta=True)
+        self._pirls(theta, True)
         v = self.pirls.laplace()
         self.trace.add(1, v, theta)
         return v
@@ -303,10 +304,16 @@ class _Devfuns:
         resp.update_mu(self.lp0)
         theta, beta = pars[:self.nth], pars[self.nth:]
         resp.offset = self.prob.offset + (self.prob.X @ beta if len(beta) else 0.0)
-        self.pirls.update(theta, with_beta=False)
+        self._pirls(theta, False)
         v = self.pirls.laplace() if self.nAGQ <= 1 else self._agq()
         self.trace.add(2, v, pars)
         return v
+
+    def _pirls(self, theta: np.ndarray, with_beta: bool) -> None:
+        if self.exact:
+            self.pirls.solve_exactly(theta, with_beta)
+        else:
+            self.pirls.update(theta, with_beta)
 
     def _agq(self) -> float:
         """lme4's glmerAGQ: adaptive Gauss-Hermite quadrature for one scalar term."""
@@ -361,7 +368,10 @@ def _fit(prob: GlmerProblem, nAGQ: int):
     optimizer = "bobyqa"
     derivs = None
     if nAGQ == 0:
-        par, fval = par1, fval_end
+        dev.exact = True
+        end = finish(dev.stage1, par1, dev.stage1(par1), lower_th, lambda th: is_singular(th, lower_th))
+        dev.stage1(end.par)  # the PIRLS state at the optimum
+        par, fval = end.par, end.fval
         par, fval, _ = _check_boundary(dev.stage1, par, fval, dev.pirls.theta, lower_th, BOUNDARY_TOL)
         feval = feval1
         lower_all = lower_th
@@ -380,8 +390,14 @@ def _fit(prob: GlmerProblem, nAGQ: int):
         if nm.convergence != 0:
             messages.append(f"convergence code {nm.convergence} from Nelder_Mead: {nm.message}")
         messages += nm.warnings
-        par, fval, feval = nm.par, nm.fval, nm.evaluations
-        derivs = deriv12(dev.stage2, par, dev.stage2(par))  # fx = opt$value is NULL in lme4
+        feval = nm.evaluations
+        nth = prob.ntheta
+        dev.exact = True
+        end = finish(dev.stage2, nm.par, dev.stage2(nm.par), lower_all,
+                     lambda pars: is_singular(pars[:nth], lower_th))
+        par, fval = end.par, end.fval
+        # at a singular optimum lme4 still takes the derivatives: the standard errors need them
+        derivs = end.derivs or deriv12(dev.stage2, par, dev.stage2(par))
         dev.stage2(par)  # optwrap: reset the state to the optimum
         par, fval, _ = _check_boundary(dev.stage2, par, fval, dev.pirls.theta, lower_all,
                                        BOUNDARY_TOL)

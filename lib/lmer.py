@@ -16,11 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .convergence import SINGULAR_MESSAGE, check_convergence, deriv12, is_singular
+from .convergence import SINGULAR_MESSAGE, check_convergence, is_singular
 from .design import complete_rows, drop_rank_deficient, linear_design
 from .formula import Formula, FormulaError, parse_formula
 from .lmerfit import LmerFit
-from .optimize import optimize_lmer
+from .optimize import finish, optimize_lmer
 from .pls import PlsSystem, one_blas_thread, profiled_deviance
 from .retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
 
@@ -86,9 +86,11 @@ def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
     lower = prob.lower
     opt = optimize_lmer(fn, prob.start if start is None else start, lower)
     messages = prob.messages + opt.warnings
-    if len(opt.par):
-        if is_singular(opt.par, lower):  # lme4's optwrap computes no derivatives then
-            messages.append(SINGULAR_MESSAGE)
-        else:
-            messages += check_convergence(opt.par, lower, *deriv12(fn, opt.par, opt.fval))
-    return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)
+    if not len(opt.par):
+        return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)
+    end = finish(fn, opt.par, opt.fval, lower, lambda th: is_singular(th, lower), opt.trace)
+    if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
+        messages.append(SINGULAR_MESSAGE)
+    else:
+        messages += check_convergence(end.par, lower, *end.derivs)
+    return LmerFit.from_optimum(prob, end.par, REML, messages, opt.trace)

@@ -1,10 +1,19 @@
-"""BOBYQA on the profiled criterion, as lme4's default optimizer (nloptwrap) runs it.
+"""From lme4's start to the criterion's optimum: lme4's own stage, then a finish.
 
-lme4 calls NLopt's BOBYQA through nloptr with xtol_abs = ftol_abs = 1e-8 and
-maxeval = 1e5; nloptr adds its own default xtol_rel = 1e-4. The initial trust-region
-radius is NLopt's default, derived from the start and the bounds. Then lme4's
-optimizeLmer restarts from an edge if the criterion falls off the boundary, and
-check.boundary snaps parameters within 1e-5 of a bound onto it.
+Stage 1 is lme4's default optimizer (nloptwrap): NLopt's BOBYQA with
+xtol_abs = ftol_abs = 1e-8, maxeval = 1e5 and nloptr's own default xtol_rel = 1e-4, the
+initial trust-region radius NLopt's default; then optimizeLmer's restart from an edge
+and check.boundary's snap of parameters within 1e-5 of a bound onto it.
+
+Those stopping rules leave lme4 0 to 5e-5 above the optimum, at a point that depends on
+the last bits of every evaluation (another CPU's kernels, another row order: another
+point, sometimes another verdict). `finish` therefore goes on from there to the optimum
+itself: Newton steps on lme4's own finite-difference gradient and Hessian (deriv12),
+which lme4 computes at its stop anyway, until the predicted decrease is below
+FINISH_TOL; where that cannot work (a parameter at its bound, a Hessian that is not
+positive definite, a step that does not lower the criterion) a tight BOBYQA restart. The
+answer is then the optimum to within round-off, whatever path led there, and the
+convergence checks are run at that point.
 """
 from __future__ import annotations
 
@@ -114,3 +123,93 @@ def _snap_to_boundary(fn: Objective, res: OptResult, lower: np.ndarray, tol: flo
                 par[i] = lower[i]
         res.par, res.fval = par, fn(par)
     return res
+
+
+# -- the finish: from lme4's stopping point to the optimum ---------------------------------
+
+FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
+NEWTON_STEPS = 4
+POLISH_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The optimum: parameters, criterion, and lme4's derivatives there (None when singular)."""
+
+    par: np.ndarray
+    fval: float
+    derivs: tuple[np.ndarray, np.ndarray] | None
+
+
+def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
+           singular: Callable[[np.ndarray], bool], trace: list | None = None) -> Finished:
+    """The optimum of fn from a nearby point x (lme4's stop), with deriv12 at the optimum.
+
+    `singular(par)` says whether par is on the boundary, where lme4 computes no
+    derivatives and Newton steps do not apply.
+    """
+    from .convergence import deriv12
+
+    traced = _traced(fn, "finish", trace)
+    if not singular(x):
+        done = _newton(traced, x, fx, lower)
+        if done is not None:
+            return done
+    x, fx = _polish(traced, x, fx, lower)
+    if singular(x):
+        return Finished(x, fx, None)
+    return _newton(traced, x, fx, lower) or Finished(x, fx, deriv12(fn, x, fx))
+
+
+def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
+    if trace is None:
+        return fn
+
+    def f(x: np.ndarray) -> float:
+        v = float(fn(x))
+        trace.append((stage, v, np.array(x, float)))
+        return v
+    return f
+
+
+def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> Finished | None:
+    """Newton steps on deriv12's gradient and Hessian; None where they cannot finish."""
+    from .convergence import deriv12
+
+    for _ in range(NEWTON_STEPS):
+        g, H = deriv12(fn, x, fx)
+        try:
+            step = -np.linalg.solve(np.linalg.cholesky(H).T, np.linalg.solve(np.linalg.cholesky(H), g))
+        except np.linalg.LinAlgError:
+            return None
+        if -g @ step / 2 < FINISH_TOL:
+            return Finished(x, fx, (g, H))
+        xn = x + step
+        if np.any(xn < lower):
+            return None
+        fn_ = fn(xn)
+        if not fn_ < fx:
+            return None
+        x, fx = xn, fn_
+    return None
+
+
+def _polish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """Tight BOBYQA restarts from x until one gains less than FINISH_TOL, then check.boundary."""
+    for _ in range(POLISH_RESTARTS):
+        scale = np.maximum(np.abs(x), 1e-2)
+
+        def tight(opt: nlopt.opt) -> None:
+            opt.set_initial_step(1e-3 * scale)
+            opt.set_xtol_rel(1e-10)
+            opt.set_ftol_abs(1e-14)
+            opt.set_maxeval(10_000)
+
+        xn, fn_, _, _ = run_bobyqa(fn, x, lower, tight)
+        gain = fx - fn_
+        if gain > 0:
+            x, fx = xn, fn_
+        if gain < FINISH_TOL:
+            break
+    res = _snap_to_boundary(fn, OptResult(x.copy(), fx, 0, 0), lower)
+    return res.par, res.fval

@@ -371,7 +371,7 @@ def _fit(prob: GlmerProblem, nAGQ: int):
         dev.exact = True
         end = finish(dev.stage1, par1, dev.stage1(par1), lower_th, lambda th: is_singular(th, lower_th))
         dev.stage1(end.par)  # the PIRLS state at the optimum
-        par, fval = end.par, end.fval
+        par, fval, derivs = end.par, end.fval, end.derivs
         par, fval, _ = _check_boundary(dev.stage1, par, fval, dev.pirls.theta, lower_th, BOUNDARY_TOL)
         feval = feval1
         lower_all = lower_th

@@ -80,10 +80,11 @@ class Band:
         return np.maximum(self.lo - ours, ours - self.hi) - slack
 
 
-def level_set_floor(hessian: np.ndarray, gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """sqrt(2 LEVEL_EPS g' H^-1 g) for each row g of each quantity's gradient (rows: values)."""
+def level_set_floor(hessian: np.ndarray, gradients: dict[str, np.ndarray],
+                    eps: float = LEVEL_EPS) -> dict[str, np.ndarray]:
+    """sqrt(2 eps g' H^-1 g) for each row g of each quantity's gradient (rows: values)."""
     Hinv = np.linalg.inv(hessian)
-    return {k: np.sqrt(np.maximum(2 * LEVEL_EPS * np.einsum("ij,jk,ik->i", G, Hinv, G), 0.0))
+    return {k: np.sqrt(np.maximum(2 * eps * np.einsum("ij,jk,ik->i", G, Hinv, G), 0.0))
             for k, G in gradients.items()}
 
 
@@ -100,3 +101,23 @@ def central_gradients(quantities: Callable[[np.ndarray], dict[str, np.ndarray]],
         for k in qu:
             cols.setdefault(k, []).append((qu[k] - qd[k]) / (2 * h))
     return {k: np.column_stack(v) for k, v in cols.items()}
+
+
+def lmer_floors(fit, quantities: Callable[[object], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The level-set floor of each quantity of an lmer fit (a function of the fit) at its optimum,
+    over the theta not on their bound."""
+    from lib.convergence import deriv12
+    from lib.lmerfit import LmerFit
+
+    prob, theta, reml = fit.problem, fit.theta.to_numpy(), fit.REML
+    free = np.flatnonzero(~((prob.lower == 0) & (theta == 0)))
+
+    def crit(t: np.ndarray) -> float:
+        z = theta.copy()
+        z[free] = t
+        return prob.criterion(z, reml)
+
+    _, H = deriv12(crit, theta[free], crit(theta[free]))
+    grads = central_gradients(lambda t: quantities(LmerFit.from_optimum(prob, t, reml, [], [])),
+                              theta, free)
+    return level_set_floor(H, grads)

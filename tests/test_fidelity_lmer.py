@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from band import (CRIT_TOL, Band, central_gradients, level_set_floor, lmer_crit, optimum_cases,
-                  reference_points)
-from lib.convergence import deriv12
+from band import CRIT_TOL, Band, lmer_crit, lmer_floors, optimum_cases, reference_points
 from lib.lmer import lmer
 from lib.lmerfit import LmerFit
 
@@ -39,22 +37,6 @@ def quantities(fit: LmerFit) -> dict[str, np.ndarray]:
             "sdcor": vc["sdcor"].to_numpy(float)}
 
 
-def floors(fit: LmerFit) -> dict[str, np.ndarray]:
-    """Each quantity's level-set floor at our optimum, over the parameters not on their bound."""
-    prob, theta, reml = fit.problem, fit.theta.to_numpy(), fit.REML
-    free = np.flatnonzero(~((prob.lower == 0) & (theta == 0)))
-
-    def crit(t: np.ndarray) -> float:
-        z = theta.copy()
-        z[free] = t
-        return prob.criterion(z, reml)
-
-    _, H = deriv12(crit, theta[free], crit(theta[free]))
-    grads = central_gradients(lambda t: quantities(LmerFit.from_optimum(prob, t, reml, [], [])),
-                              theta, free)
-    return level_set_floor(H, grads)
-
-
 def variant(frame: pd.DataFrame, how: str) -> pd.DataFrame:
     if how == "one-ulp":
         moved, row = frame.copy(), R_ROW if len(frame) > R_ROW else 0
@@ -66,7 +48,7 @@ def variant(frame: pd.DataFrame, how: str) -> pd.DataFrame:
 
 def assert_in_band(fit: LmerFit, case: dict) -> None:
     points = reference_points(case, lmer_crit)
-    ours, floor = quantities(fit), floors(fit)
+    ours, floor = quantities(fit), lmer_floors(fit, quantities)
     for q in QUANTITIES:
         excess = Band.of(points, q).excess(ours[q], floor[q])
         assert np.all(excess <= 0), (q, ours[q], excess)

@@ -18,7 +18,9 @@ import pytest
 
 from lib.lme4_print import (abbreviate, cat_fill, deparse, fixef_table, formula_lines, lmer_summary,
                             print_char_matrix, varcorr_table)
+from band import optimum_cases
 from lib.rformat import format_numbers, format_signif, r_round
+from printed import mismatches, without_control
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lme4"
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
@@ -80,57 +82,38 @@ def test_summary_of_rs_numbers_as_the_tutorial_printed_it(seed_ref):
 
 
 # ---------------------------------------------------------------------------
-# the printer on our fits
+# the printer on our fits: R's digits wherever they are the model's (tests/printed.py)
 # ---------------------------------------------------------------------------
+def split_messages(lines: list[str]) -> tuple[list[str], list[str]]:
+    """The summary body, and lme4's convergence messages after its optimizer line."""
+    at = next((i for i, s in enumerate(lines) if s.startswith("optimizer (")), len(lines))
+    return lines[:at], [s for s in lines[at + 1:] if s]
+
+
+def assert_prints_like_r(ours: str, at_stop: list[str], at_optimum: list[str]) -> None:
+    body, messages = split_messages(ours.splitlines())
+    stop_body, _ = split_messages(at_stop)
+    opt_body, opt_messages = split_messages(without_control(at_optimum))
+    assert mismatches(body, stop_body, opt_body) == []
+    assert messages == opt_messages  # the verdict at the optimum, word for word
+
+
 @pytest.mark.parametrize("name, reml", FITS)
-def test_summary_layout_is_lme4s(lmer_fits, name, reml):
-    ours = lmer_summary(lmer_fits.get(name, reml), data_name="dat")
-    r = golden_summary(name, reml)
-    if (name, reml) in EXACT:
-        assert ours == r
-    elif name == "MModTime3":  # which message lme4 ends with is the chaotic part
-        assert list(map(mask, lines_before_messages(ours))) == list(map(mask, lines_before_messages(r)))
-    else:
-        assert mask(ours) == mask(r)
+def test_summary_prints_lme4s_determined_digits(lmer_fits, name, reml):
+    case = optimum_cases()[name if reml else f"{name}_ML"]
+    ours = lmer_summary(lmer_fits.get(name, reml), data_name="dat", correlation=False)
+    assert_prints_like_r(ours, case["lme4_default"]["printed"], case["optimum"]["printed"])
 
 
 @pytest.mark.parametrize("name, reml", FITS)
 def test_summary_key_lines(lmer_fits, seed_ref, name, reml):
-    fit = lmer_fits.get(name, reml)
     ref = seed_ref["lmer_reml" if reml else "lmer_ml"][name]
-    lines = lmer_summary(fit).splitlines()
+    lines = lmer_summary(lmer_fits.get(name, reml)).splitlines()
     method = "REML" if reml else "maximum likelihood "
     assert lines[0] == f"Linear mixed model fit by {method} ['lmerMod']"
     assert lines[1] == "Formula: " + ref["formula"]  # R's deparse of the formula
-    if reml:
-        crit = format_signif(float(r_round([ref["REMLcrit"]], 1)[0]), 7)
-        assert lines[3] == f"REML criterion at convergence: {crit}"
-    else:
-        assert lines[3].split() == ["AIC", "BIC", "logLik", "deviance", "df.resid"]
-        printed = [float(v) for v in lines[4].split()]
-        expected = [ref["AIC"], ref["BIC"], ref["logLik"], ref["deviance"], ref["nobs"] - ref["df"]]
-        assert np.allclose(printed, expected, atol=0.05 + 1e-3, rtol=0)
     groups = "; ".join(f"{k}, {v}" for k, v in ref["ngrps"].items())
     assert f"Number of obs: {ref['nobs']}, groups:  {groups}" in lines
-
-
-@pytest.mark.parametrize("name, reml", FITS)
-def test_summary_variances_at_printed_precision(lmer_fits, seed_ref, name, reml):
-    """The printed Variance and Std.Dev. columns: R's values as R formats them, or within the
-    parity tolerance (1e-3 relative; 2e-2 for MModTime3) plus half a unit of the last digit."""
-    fit = lmer_fits.get(name, reml)
-    ref = seed_ref["lmer_reml" if reml else "lmer_ml"][name]
-    sds = [r["sdcor"] for r in ref["varcorr"] if r["var2"] is None]
-    r_var, r_sd = format_numbers([s * s for s in sds], 4), format_numbers(sds, 4)
-    table = varcorr_table(fit, formatted=True)
-    ours_var, ours_sd = list(table["Variance"]), list(table["Std.Dev."])
-    if (name, reml) in EXACT:
-        assert (ours_var, ours_sd) == (r_var, r_sd)
-    tol = 2e-2 if name == "MModTime3" else 1e-3
-    for ours, r, exact in ((ours_var, r_var, [s * s for s in sds]), (ours_sd, r_sd, sds)):
-        half_unit = 0.5 * 10.0 ** -len(r[0].strip().split(".")[1]) if "." in r[0] else 0.5
-        for o, x in zip(ours, exact):
-            assert abs(float(o) - x) <= tol * abs(x) + half_unit, (o, x)
 
 
 # ---------------------------------------------------------------------------
@@ -151,22 +134,31 @@ def extra_fits(lmer_fits):
     return {k: lmer(f, data) for k, f in EXTRAS.items()}
 
 
-@pytest.mark.parametrize("name", ["rank_deficient", "double_bar", "wide_correlation"])
-def test_other_layouts_exactly(extra_fits, name):
-    assert lmer_summary(extra_fits[name], data_name="dat", name="summary(m)") == golden(f"{name}.txt")
+@pytest.mark.parametrize("name", list(EXTRAS))
+def test_other_layouts(extra_fits, name):
+    """R's print at lme4's stop and at the optimum (make_golden.R): ours as tests/printed.py says."""
+    ours = lmer_summary(extra_fits[name], data_name="dat", name="summary(m)")
+    assert_prints_like_r(ours, golden(f"{name}.txt").splitlines(), golden(f"{name}_optimum.txt").splitlines())
+
+
+def test_double_bar_lme4_stops_far_from_the_optimum(extra_fits):
+    """lme4 1.1-31's default stop on (1 + Time || FamID) is 4.4 above the optimum, with no warning:
+    REML criterion 37169.5 there, 37165.1 at the optimum (make_golden.R's two prints)."""
+    stop, optimum = golden("double_bar.txt"), golden("double_bar_optimum.txt")
+    assert "REML criterion at convergence: 37169.5" in stop
+    assert "REML criterion at convergence: 37165.1" in optimum
+    assert "REML criterion at convergence: 37165.1" in lmer_summary(extra_fits["double_bar"])
 
 
 def test_many_coefficients_note_instead_of_correlations(extra_fits):
     ours = lmer_summary(extra_fits["many_coefs"], data_name="dat", name="summary(m)")
-    assert mask(ours) == mask(golden("many_coefs.txt"))
     assert "Correlation matrix not shown by default, as p = 16 > 12.\n" in ours
     assert "Correlation of Fixed Effects" not in ours
     assert "Correlation of Fixed Effects" in lmer_summary(extra_fits["many_coefs"], correlation=True)
 
 
 def test_three_by_three_correlation_layout(extra_fits):
-    ours = lines_before_messages(lmer_summary(extra_fits["three_by_three"], data_name="dat"))
-    assert list(map(mask, ours)) == list(map(mask, lines_before_messages(golden("three_by_three.txt"))))
+    ours = lmer_summary(extra_fits["three_by_three"], data_name="dat").splitlines()
     assert " Groups   Name        Variance Std.Dev. Corr     " in ours
 
 

@@ -5,14 +5,19 @@ grouping factors, lme4's input checks, rank-deficient X, predict().
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from band import Band, lmer_floors
 from lib.design import grouping_factor, linear_design
 from lib.formula import FormulaError, parse_formula
 from lib.lmer import lmer, setup
 
+EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
 COLS = ["y", "a", "b", "c", "g", "h", "IgG", "Sex", "Time", "FamID", "IndID"]
 
 
@@ -181,10 +186,19 @@ def test_predict_population_is_x_beta(slopes_fit):
 
 
 def test_predict_new_levels_get_the_population_value(slopes_fit):
+    """R: predict(m, newdata, allow.new.levels = TRUE) and predict(m, newdata, re.form = NA), at lme4's
+    stop and at the optimum (tests/reference/extra_optimum.json); ours in that band (tests/band.py)."""
     new = pd.DataFrame({"Sex": ["M", "F"], "Time": [3, 5], "FamID": ["2", "9"], "IndID": ["45", "999"]})
-    # R: predict(m, newdata, allow.new.levels = TRUE) and predict(m, newdata, re.form = NA)
-    assert np.allclose(slopes_fit.predict(new), [137.171031041723, 120.536112711585], rtol=1e-7)
-    assert np.allclose(slopes_fit.predict(new, re_form="NA"), [127.939451214369, 120.536112711585], rtol=1e-7)
+    ref = EXTRA["MModTime2_predict"]
+
+    def predictions(fit) -> dict:
+        return {"predict": fit.predict(new), "predict_population": fit.predict(new, re_form="NA")}
+
+    ours, floor = predictions(slopes_fit), lmer_floors(slopes_fit, predictions)
+    for key in ours:
+        band = Band.of([ref["lme4_default"], ref["optimum"]], key)
+        assert np.all(band.excess(ours[key], floor[key]) <= 0), key
+    assert ours["predict"][1] == pytest.approx(ours["predict_population"][1], rel=1e-12)  # a new family
 
 
 def test_predict_refuses_unknown_fixed_effect_levels(slopes_fit):
@@ -195,15 +209,17 @@ def test_predict_refuses_unknown_fixed_effect_levels(slopes_fit):
 
 
 def test_conditional_variances_match_lme4(data):
-    """ranef(condVar = TRUE)'s postVar for MModTime4, from lme4 1.1-31 (R 4.2.2) on the exact data."""
+    """ranef(condVar = TRUE)'s postVar for MModTime4 (R 4.2.2, lme4 1.1-31, exact data), at lme4's stop
+    and at the optimum (tests/reference/extra_optimum.json); ours in that band (tests/band.py)."""
     fit = lmer("IgG ~ Sex*Time + (1+Time|FamID) + (1+Time|Sex:IndID)", data)
-    lme4_postvar = {  # (term, level index): [[var(Int), cov], [cov, var(Time)]]
-        (0, 0): [0.5715277904, -0.01981337737, 0.03389728642],
-        (0, 199): [0.5162114985, -0.02018638725, 0.02877240647],
-        (1, 2): [0.3422717623, -0.000121311192, 0.03156258161],
-    }
-    for (term, level), (v1, c, v2) in lme4_postvar.items():
-        got = fit.condvar[term][level]
-        assert np.allclose(got, [[v1, c], [c, v2]], rtol=1e-3, atol=2e-6), (term, level, got)
+    ref = EXTRA["MModTime4_condvar"]
+    where = {"SexInd_1": (0, 0), "SexInd_200": (0, 199), "FamID_3": (1, 2)}  # (term, level index)
+
+    def postvar(f) -> dict:
+        return {k: f.condvar[t][lev].T.ravel() for k, (t, lev) in where.items()}  # R's column order
+
+    ours, floor = postvar(fit), lmer_floors(fit, postvar)
+    for key in where:
+        assert np.all(Band.of([ref["lme4_default"], ref["optimum"]], key).excess(ours[key], floor[key]) <= 0), key
     sd = fit.ranef_sd["Sex:IndID"].iloc[0]
-    assert sd["(Intercept)"] == pytest.approx(np.sqrt(0.5715277904), rel=1e-3)
+    assert sd["(Intercept)"] == pytest.approx(np.sqrt(ours["SexInd_1"][0]), rel=1e-12)

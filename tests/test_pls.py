@@ -90,9 +90,9 @@ def test_unit_weights_reproduce_the_unweighted_products(model):
     system = pls.PlsSystem(blocks, X, y)
     A11, C, D = system.A11, system.coupling.C, system.D
     system.reweight(np.ones(len(y)), y)
-    np.testing.assert_array_equal(system.A11, A11)
+    np.testing.assert_allclose(system.A11, A11, rtol=1e-15)
     np.testing.assert_allclose(system.D, D, rtol=1e-13, atol=1e-12)  # X'X by BLAS when weighted
-    np.testing.assert_array_equal(system.coupling.C, C)
+    np.testing.assert_allclose(system.coupling.C, C, rtol=1e-15)
 
 
 def test_a_factor_keeps_the_products_it_was_made_from(model):
@@ -104,7 +104,7 @@ def test_a_factor_keeps_the_products_it_was_made_from(model):
     before = system.condvar(f)
     system.reweight(np.full(len(y), 0.3), y)
     for a, b in zip(before, system.condvar(f)):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-15)
 
 
 def test_single_term_u_only(model):
@@ -122,7 +122,8 @@ def test_single_term_u_only(model):
 
 
 def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
-    """Two crossed terms with the sparse coupling forced: lme4 1.1-31's fit (test_glmer's values)."""
+    """Two crossed terms with the sparse coupling forced: the dense path's fit (whose optimum
+    test_fidelity_glmer.py holds to lme4's band), to the level of the criterion's round-off."""
     from lib.glmer import glmer
     from lib.glmm_data import load_months_low
 
@@ -131,14 +132,15 @@ def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
     monkeypatch.setattr(pls, "_DENSE_LIMIT", 0)
     two = glmer(formula, load_months_low())
     assert dense.problem.pls.dense and not two.problem.pls.dense
-    np.testing.assert_allclose(two.theta, [0.397741793562386, 0.595961344750535], atol=1e-5)
-    assert two.loglik == pytest.approx(-698.183002362421, abs=1e-6)
+    np.testing.assert_allclose(two.theta, dense.theta, rtol=1e-6)
+    assert two.loglik == pytest.approx(dense.loglik, abs=1e-9)
     for group in ("IndID", "FamID"):  # condVar through the sparse coupling's C
         np.testing.assert_allclose(two.ranef_sd[group], dense.ranef_sd[group], rtol=1e-4)
 
 
 def test_stacked_helpers_give_numpys_numbers():
-    """The gufuncs and single-gemm stack products in lib.pls equal np.linalg's and matmul's, bit for bit."""
+    """The gufuncs and single-gemm stack products in lib.pls equal np.linalg's and matmul's (to round-off:
+    another CPU's kernels may block the products differently)."""
     rng = np.random.default_rng(11)
     for k in (1, 2, 3):
         A = rng.standard_normal((57, k, k))
@@ -146,11 +148,11 @@ def test_stacked_helpers_give_numpys_numbers():
         T = np.tril(rng.standard_normal((k, k)))
         L = np.linalg.cholesky(A)
         b = rng.standard_normal((57, k, 1))
-        assert np.array_equal(pls._gufuncs.cholesky_lo(A, signature="d->d"), L)
-        assert np.array_equal(pls._gufuncs.inv(L, signature="d->d"), np.linalg.inv(L))
-        assert np.array_equal(pls._gufuncs.solve(L, b, signature="dd->d"), np.linalg.solve(L, b))
-        assert np.array_equal(pls._each_times(T, A), T @ A)
-        assert np.array_equal(pls._times_each(A, T), A @ T)
+        np.testing.assert_allclose(pls._gufuncs.cholesky_lo(A, signature="d->d"), L, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(pls._gufuncs.inv(L, signature="d->d"), np.linalg.inv(L), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(pls._gufuncs.solve(L, b, signature="dd->d"), np.linalg.solve(L, b), rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(pls._each_times(T, A), T @ A, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(pls._times_each(A, T), A @ T, rtol=1e-13, atol=1e-13)
 
 
 def test_matrices_built_from_patterns_are_scipys(model):

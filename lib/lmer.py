@@ -93,4 +93,4 @@ def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
         messages.append(SINGULAR_MESSAGE)
     else:
         messages += check_convergence(end.par, lower, *end.derivs)
-    return LmerFit.from_optimum(prob, end.par, REML, messages, opt.trace)
+    return LmerFit.from_optimum(prob, end.par, REML, messages, opt.trace, end.derivs)

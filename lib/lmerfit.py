@@ -30,17 +30,20 @@ class LmerFit(MixedFitViews):
     problem: "LmerProblem" = field(repr=False)
     factorization: Factorization = field(repr=False)
     u: np.ndarray = field(repr=False)  # spherical random effects
+    # lme4's finite-difference gradient and Hessian of the criterion at theta (None: singular fit)
+    derivs: tuple[np.ndarray, np.ndarray] | None = field(repr=False, default=None)
 
     @classmethod
     def from_optimum(cls, prob: "LmerProblem", theta: np.ndarray, REML: bool,
-                     messages: list[str], trace: list) -> "LmerFit":
+                     messages: list[str], trace: list,
+                     derivs: tuple[np.ndarray, np.ndarray] | None = None) -> "LmerFit":
         f = prob.system.factor(theta)
         beta, u = f.beta, f.u
         n, p = prob.X.shape
         sigma = float(np.sqrt(f.pwrss / (n - p if REML else n)))
         names = [n for b in prob.blocks for n in b.theta_names()]
         return cls(prob.formula, REML, pd.Series(theta, index=names), pd.Series(beta, index=prob.xnames),
-                   sigma, profiled_deviance(f, n, p, REML), n, messages, trace, prob, f, u)
+                   sigma, profiled_deviance(f, n, p, REML), n, messages, trace, prob, f, u, derivs)
 
     @cached_property
     def trace(self) -> pd.DataFrame:

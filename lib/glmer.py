@@ -290,24 +290,32 @@ class _Devfuns:
         self.lp0 = self.pirls.lin_pred()
 
     def stage1(self, theta: np.ndarray) -> float:
-        resp = self.pirls.resp
-        resp.offset = self.prob.offset
-        resp.update_mu(self.lp0)
+        self._start(theta, self.prob.offset, with_beta=True)
         self._pirls(theta, True)
         v = self.pirls.laplace()
         self.trace.add(1, v, theta)
         return v
 
     def stage2(self, pars: np.ndarray) -> float:
-        resp = self.pirls.resp
-        resp.offset = self.prob.offset
-        resp.update_mu(self.lp0)
         theta, beta = pars[:self.nth], pars[self.nth:]
-        resp.offset = self.prob.offset + (self.prob.X @ beta if len(beta) else 0.0)
+        self._start(theta, self.prob.offset + (self.prob.X @ beta if len(beta) else 0.0), with_beta=False)
         self._pirls(theta, False)
         v = self.pirls.laplace() if self.nAGQ <= 1 else self._agq()
         self.trace.add(2, v, pars)
         return v
+
+    def _start(self, theta: np.ndarray, offset: np.ndarray, with_beta: bool) -> None:
+        """Where PIRLS starts: lme4's lp0 (every evaluation alike), or, run to round-off, the modes
+        of the previous evaluation (its answer does not depend on the start; that saves iterations)."""
+        resp, p = self.pirls.resp, self.pirls
+        if self.exact and p.with_beta == with_beta and p.decomp is not None:
+            p.theta = np.asarray(theta, float)
+            resp.offset = offset
+            resp.update_mu(p.lin_pred())
+            return
+        resp.offset = self.prob.offset
+        resp.update_mu(self.lp0)
+        resp.offset = offset
 
     def _pirls(self, theta: np.ndarray, with_beta: bool) -> None:
         if self.exact:
@@ -369,7 +377,7 @@ def _fit(prob: GlmerProblem, nAGQ: int):
     derivs = None
     if nAGQ == 0:
         dev.exact = True
-        end = finish(dev.stage1, par1, dev.stage1(par1), lower_th, lambda th: is_singular(th, lower_th))
+        end = finish(dev.stage1, par1, dev.stage1(par1), lower_th)
         dev.stage1(end.par)  # the PIRLS state at the optimum
         par, fval, derivs = end.par, end.fval, end.derivs
         par, fval, _ = _check_boundary(dev.stage1, par, fval, dev.pirls.theta, lower_th, BOUNDARY_TOL)
@@ -385,16 +393,19 @@ def _fit(prob: GlmerProblem, nAGQ: int):
         beta_sd = np.sqrt(np.diag(dev.pirls.unsc()))
         xst = 0.2 * np.concatenate([np.full(prob.ntheta, 0.1), np.minimum(beta_sd, 10.0)])
         lower_all = np.concatenate([lower_th, np.full(prob.X.shape[1], -np.inf)])
-        nm = nelder_mead(dev.stage2, start, lower_all, xst, xst * 5e-4)
-        optimizer = "Nelder_Mead"
-        if nm.convergence != 0:
-            messages.append(f"convergence code {nm.convergence} from Nelder_Mead: {nm.message}")
-        messages += nm.warnings
-        feval = nm.evaluations
-        nth = prob.ntheta
         dev.exact = True
-        end = finish(dev.stage2, nm.par, dev.stage2(nm.par), lower_all,
-                     lambda pars: is_singular(pars[:nth], lower_th))
+        end = finish(dev.stage2, start, dev.stage2(start), lower_all)
+        optimizer, feval = "Nelder_Mead", 0
+        if end.derivs is None and not is_singular(end.par[:prob.ntheta], lower_th):
+            # Newton could not finish from stage 1's end: lme4's own Nelder-Mead first
+            dev.exact = False
+            nm = nelder_mead(dev.stage2, start, lower_all, xst, xst * 5e-4)
+            if nm.convergence != 0:
+                messages.append(f"convergence code {nm.convergence} from Nelder_Mead: {nm.message}")
+            messages += nm.warnings
+            dev.exact = True
+            end = finish(dev.stage2, nm.par, dev.stage2(nm.par), lower_all)
+            feval = nm.evaluations
         par, fval = end.par, end.fval
         # at a singular optimum lme4 still takes the derivatives: the standard errors need them
         derivs = end.derivs or deriv12(dev.stage2, par, dev.stage2(par))

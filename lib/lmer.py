@@ -88,7 +88,7 @@ def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
     messages = prob.messages + opt.warnings
     if not len(opt.par):
         return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)
-    end = finish(fn, opt.par, opt.fval, lower, lambda th: is_singular(th, lower), opt.trace)
+    end = finish(fn, opt.par, opt.fval, lower, opt.trace)
     if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
         messages.append(SINGULAR_MESSAGE)
     else:

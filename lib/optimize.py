@@ -128,13 +128,15 @@ def _snap_to_boundary(fn: Objective, res: OptResult, lower: np.ndarray, tol: flo
 # -- the finish: from lme4's stopping point to the optimum ---------------------------------
 
 FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
-NEWTON_STEPS = 4
+NEWTON_STEPS = 6
 POLISH_RESTARTS = 3
+BOUND_TOL = 1e-5  # lme4's boundary.tol: a bounded parameter this close to its bound is tried on it
+SLOPE_STEP = 1e-5  # lme4's check.boundary step for the one-sided slope off a bound
 
 
 @dataclass(frozen=True)
 class Finished:
-    """The optimum: parameters, criterion, and lme4's derivatives there (None when singular)."""
+    """The optimum: parameters, criterion, and lme4's derivatives there (None on a bound)."""
 
     par: np.ndarray
     fval: float
@@ -142,23 +144,21 @@ class Finished:
 
 
 def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
-           singular: Callable[[np.ndarray], bool], trace: list | None = None) -> Finished:
-    """The optimum of fn from a nearby point x (lme4's stop), with deriv12 at the optimum.
+           trace: list | None = None) -> Finished:
+    """The optimum of fn (bounded below by `lower`) from a nearby point x, such as lme4's stop.
 
-    `singular(par)` says whether par is on the boundary, where lme4 computes no
-    derivatives and Newton steps do not apply.
+    Newton steps on lme4's deriv12 over the parameters not on their bound (an active set: a
+    parameter whose step would cross its bound goes onto it; one whose criterion falls off the
+    bound is released), else tight BOBYQA restarts. Returns deriv12 at the optimum when no
+    parameter is on its bound (where lme4 checks convergence), else None.
     """
-    from .convergence import deriv12
-
-    traced = _traced(fn, "finish", trace)
-    if not singular(x):
-        done = _newton(traced, x, fx, lower)
-        if done is not None:
-            return done
-    x, fx = _polish(traced, x, fx, lower)
-    if singular(x):
-        return Finished(x, fx, None)
-    return _newton(traced, x, fx, lower) or Finished(x, fx, deriv12(fn, x, fx))
+    fn = _traced(fn, "finish", trace)
+    x = np.array(x, float)
+    done = _active_set_newton(fn, x, fx, lower)
+    if done is None:
+        x, fx = _polish(fn, x, fx, lower)
+        done = _active_set_newton(fn, x, fx, lower) or Finished(x, fx, None)
+    return done
 
 
 def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
@@ -172,21 +172,70 @@ def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
     return f
 
 
-def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> Finished | None:
-    """Newton steps on deriv12's gradient and Hessian; None where they cannot finish."""
+def _active_set_newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> Finished | None:
+    """Newton on the free parameters until converged and no bound parameter wants off; None on failure."""
+    bounded = np.isfinite(lower)
+    on = bounded & (x - lower < BOUND_TOL)
+    if np.any(x[on] != lower[on]):
+        z = np.where(on, lower, x)
+        fz = fn(z)
+        if fz <= fx:
+            x, fx = z, fz
+        else:
+            on = bounded & (x == lower)
+    for _ in range(4):
+        res = _newton(fn, x, fx, lower, ~on)
+        if res is None:
+            return None
+        x, fx, derivs, hit = res
+        near = bounded & ~on & (x - lower < BOUND_TOL)
+        if np.any(near) and not np.any(hit):  # lme4's check.boundary: onto the bound if no worse
+            z = np.where(near, lower, x)
+            fz = fn(z)
+            if fz <= fx:
+                x, fx, hit = z, fz, near
+        if np.any(hit):
+            on |= hit
+            continue
+        if any(fn(_moved(x, i, SLOPE_STEP)) < fx for i in np.flatnonzero(on)):
+            return None  # the criterion falls off a bound: leave it to BOBYQA
+        return Finished(x, fx, derivs if not np.any(on) else None)
+    return None
+
+
+def _moved(x: np.ndarray, i: int, step: float) -> np.ndarray:
+    z = x.copy()
+    z[i] += step
+    return z
+
+
+def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray, free: np.ndarray):
+    """Newton steps over x[free]: (x, f(x), deriv12 there, parameters that hit their bound) or None."""
     from .convergence import deriv12
 
+    idx = np.flatnonzero(free)
+
+    def sub(t: np.ndarray) -> float:
+        z = x.copy()
+        z[idx] = t
+        return fn(z)
+
     for _ in range(NEWTON_STEPS):
-        g, H = deriv12(fn, x, fx)
+        g, H = deriv12(sub, x[idx], fx) if len(idx) else (np.zeros(0), np.zeros((0, 0)))
         try:
-            step = -np.linalg.solve(np.linalg.cholesky(H).T, np.linalg.solve(np.linalg.cholesky(H), g))
+            L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
             return None
+        step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
         if -g @ step / 2 < FINISH_TOL:
-            return Finished(x, fx, (g, H))
-        xn = x + step
-        if np.any(xn < lower):
-            return None
+            return x, fx, (g, H), np.zeros(len(x), bool)
+        xn = x.copy()
+        xn[idx] += step
+        crossed = xn < lower
+        if np.any(crossed):  # go onto the bound, and let the caller hold it there
+            xn[crossed] = lower[crossed]
+            fn_ = fn(xn)
+            return (xn, fn_, None, crossed) if fn_ < fx else None
         fn_ = fn(xn)
         if not fn_ < fx:
             return None

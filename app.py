@@ -1,7 +1,7 @@
-"""Entry point: `python -m streamlit run app.py`. Pages come from lib.contents, in tutorial order."""
+"""Entry point: `python -m streamlit run app.py`. Pages come from lib.teach.contents, in tutorial order."""
 import streamlit as st
 
-from lib.contents import available_sections, groups
+from lib.teach.contents import available_sections, groups
 
 st.set_page_config(page_title="Linear mixed models, step by step", page_icon=":material/school:",
                    layout="wide")

@@ -41,7 +41,7 @@ class Engine(NamedTuple):
 
 
 def _import_ours(module: str, repo: str) -> Any:
-    """Import lib.lmer / lib.glmer from the repo, or raise Unavailable if it does not exist yet."""
+    """Import lib.engine.lmer / lib.engine.glmer from the repo, or raise Unavailable if it does not exist yet."""
     sys.path.insert(0, repo)
     try:
         found = importlib.util.find_spec(module) is not None
@@ -66,12 +66,12 @@ def _minus_two_loglik(fit: Any) -> float | None:
 
 
 def ours(family: str | None, reml: bool, repo: str) -> Engine:
-    """Our engine: lib.lmer.lmer, or lib.glmer.glmer for a family."""
+    """Our engine: lib.engine.lmer.lmer, or lib.engine.glmer.glmer for a family."""
     if family is None:
-        lmer = _import_ours("lib.lmer", repo).lmer
+        lmer = _import_ours("lib.engine.lmer", repo).lmer
         crit = (lambda f: float(f.reml_criterion)) if reml else (lambda f: float(f.deviance))
         return Engine(lambda df, formula: lmer(formula, data=df, REML=reml), crit, "repo")
-    glmer = _import_ours("lib.glmer", repo).glmer
+    glmer = _import_ours("lib.engine.glmer", repo).glmer
     return Engine(lambda df, formula: glmer(formula, data=df, family=family), _minus_two_loglik, "repo")
 
 

@@ -7,12 +7,12 @@
 
 lib is pure computation: it never imports streamlit.
 """
-from .compare import anova, lrtest
-from .data import load_prepared, load_raw
-from .formula import FormulaError, parse_formula
-from .glmer import glmer
-from .lm import lm
-from .lmer import lmer
+from lib.engine.compare import anova, lrtest
+from lib.data.immune import load_prepared, load_raw
+from lib.engine.formula import FormulaError, parse_formula
+from lib.engine.glmer import glmer
+from lib.engine.lm import lm
+from lib.engine.lmer import lmer
 
 __all__ = ["anova", "glmer", "lm", "lmer", "load_prepared", "load_raw", "lrtest", "parse_formula",
            "FormulaError"]

@@ -106,8 +106,8 @@ def central_gradients(quantities: Callable[[np.ndarray], dict[str, np.ndarray]],
 def lmer_floors(fit, quantities: Callable[[object], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The level-set floor of each quantity of an lmer fit (a function of the fit) at its optimum,
     over the theta not on their bound."""
-    from lib.convergence import deriv12
-    from lib.lmerfit import LmerFit
+    from lib.engine.convergence import deriv12
+    from lib.engine.lmer_fit import LmerFit
 
     prob, theta, reml = fit.problem, fit.theta.to_numpy(), fit.REML
     free = np.flatnonzero(~((prob.lower == 0) & (theta == 0)))

@@ -40,7 +40,7 @@ class LmerFits:
     """Lazy cache of the tutorial's lmer fits: `fits.get("MMod2", REML=True)`."""
 
     def __init__(self, seed: dict):
-        from lib.data import load_prepared
+        from lib.data.immune import load_prepared
 
         self.seed = seed
         full = load_prepared()
@@ -54,7 +54,7 @@ class LmerFits:
         return self.data[TUTORIAL_LMER_DATA[name]]
 
     def get(self, name: str, REML: bool = True):
-        from lib.lmer import lmer
+        from lib.engine.lmer import lmer
 
         key = (name, bool(REML))
         if key not in self._fits:

@@ -1,4 +1,4 @@
-"""lib.compare against lmtest::lrtest and lme4's anova() (seed_lme4.json; printed text in tests/golden/lme4)."""
+"""lib.engine.compare against lmtest::lrtest and lme4's anova() (seed_lme4.json; printed text in tests/golden/lme4)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.compare import (MIXED_NOTE, REFIT_MESSAGE, SIZE_ERROR, anova, lrtest, print_anova_table,
+from lib.engine.compare import (MIXED_NOTE, REFIT_MESSAGE, SIZE_ERROR, anova, lrtest, print_anova_table,
                          refit_ml)
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lme4"
@@ -166,7 +166,7 @@ def test_print_anova_table_zaps_like_r():
 def test_glmer_fits_compare_like_lme4():
     """anova() and lrtest() of two Poisson glmer fits: no refit, R's printed text."""
     from conftest import shared_dir
-    from lib.glmer import glmer
+    from lib.engine.glmer import glmer
 
     sim = pd.read_csv(shared_dir() / "reference" / "SimulatedCounts.csv")
     sim["Site"] = pd.Categorical(sim["Site"])

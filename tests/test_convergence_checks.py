@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.convergence import check_convergence, deriv12
-from lib.lmer import setup
+from lib.engine.convergence import check_convergence, deriv12
+from lib.engine.lmer import setup
 
 CHAOTIC = "MModTime3"
 M3_FORMULA = "IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | IndID)"

@@ -1,11 +1,11 @@
-"""lib.data: the file, R's types and levels, str(), reshaping, counts."""
+"""lib.data.immune: the file, R's types and levels, str(), reshaping, counts."""
 from __future__ import annotations
 
 import hashlib
 
 import pandas as pd
 
-from lib.data import (DATA_FILE, individual_labels, individuals_per_family, load_prepared,
+from lib.data.immune import (DATA_FILE, individual_labels, individuals_per_family, load_prepared,
                       load_raw, str_summary, to_long, to_wide)
 from conftest import shared_dir
 

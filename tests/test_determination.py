@@ -1,4 +1,4 @@
-"""lib.determination flags every printed digit that lme4's stopping point decides.
+"""lib.teach.determination flags every printed digit that lme4's stopping point decides.
 
 For each tutorial fit, the numbers summary() prints at lme4's stop and at the optimum (both theta from
 shared/reference/optimum_lme4.json, printed by our printer, which tests/test_lmer_parity.py holds to
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from band import optimum_cases
-from lib.determination import LME4_STOP_GAP, _printed_quantities, last_digit_costs
-from lib.lmerfit import LmerFit
+from lib.teach.determination import LME4_STOP_GAP, _printed_quantities, last_digit_costs
+from lib.engine.lmer_fit import LmerFit
 
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
 

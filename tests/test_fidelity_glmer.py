@@ -22,8 +22,8 @@ import pytest
 from scipy import stats
 
 from band import CRIT_TOL, LEVEL_EPS, Band, glmer_crit, level_set_floor, optimum_cases, reference_points
-from lib.glmer import _Devfuns, _ghrule, _Trace, glmer
-from lib.glmm_data import load_binary, load_counts, load_months_low
+from lib.engine.glmer import _Devfuns, _ghrule, _Trace, glmer
+from lib.data.glmm_data import load_binary, load_counts, load_months_low
 
 EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
 CBIND = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID)"

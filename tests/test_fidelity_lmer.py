@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from band import CRIT_TOL, Band, lmer_crit, lmer_floors, optimum_cases, reference_points
-from lib.lmer import lmer
-from lib.lmerfit import LmerFit
+from lib.engine.lmer import lmer
+from lib.engine.lmer_fit import LmerFit
 
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
 CASES = [pytest.param(name, reml, id=f"{name}-{'REML' if reml else 'ML'}")

@@ -11,13 +11,13 @@ from band import optimum_cases
 from conftest import shared_dir
 from printed import mismatches, without_control
 from test_fidelity_glmer import SE_LME4_REL
-from lib.compare import anova
-from lib.formula import FormulaError
-from lib.glmer import glmer
-from lib.glmfamily import FamilyError, make_family
-from lib.glmm_data import load_binary, load_counts, load_months_low, months_low
-from lib.data import load_prepared
-from lib.nelder_mead import nelder_mead
+from lib.engine.compare import anova
+from lib.engine.formula import FormulaError
+from lib.engine.glmer import glmer
+from lib.engine.family import FamilyError, make_family
+from lib.data.glmm_data import load_binary, load_counts, load_months_low, months_low
+from lib.data.immune import load_prepared
+from lib.engine.nelder_mead import nelder_mead
 
 MODELS = {
     "LowBinary_FamID": ("Low ~ Sex * Time + (1 | FamID)", load_binary, "binomial", "d"),

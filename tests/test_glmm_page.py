@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.contents import REPO
+from lib.teach.contents import REPO
 
 PAGE = str(REPO / "pages" / "tutorial" / "glmm.py")
 

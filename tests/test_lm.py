@@ -1,4 +1,4 @@
-"""lib.lm against R's summary(lm) and anova(lm) for the tutorial's four fits."""
+"""lib.engine.lm against R's summary(lm) and anova(lm) for the tutorial's four fits."""
 from __future__ import annotations
 
 import math
@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.data import load_prepared, load_raw
-from lib.formula import FormulaError
-from lib.lm import kept_columns, lm
+from lib.data.immune import load_prepared, load_raw
+from lib.engine.formula import FormulaError
+from lib.engine.lm import kept_columns, lm
 
 REL = 1e-6
 # name in seed_lme4.json -> data the tutorial fitted it on (Time 0; FamID integer or factor)

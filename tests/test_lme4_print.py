@@ -1,4 +1,4 @@
-"""lib.lme4_print against what R 4.2.2 / lme4 1.1-31 prints (tests/golden/lme4, from make_golden.R).
+"""lib.rprint.lme4_print against what R 4.2.2 / lme4 1.1-31 prints (tests/golden/lme4, from make_golden.R).
 
 Two layers. The printer alone: summaries built from R's own numbers (seed_lme4.json)
 must reproduce R's text character for character, for all fourteen tutorial fits. The
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.lme4_print import (abbreviate, cat_fill, deparse, fixef_table, formula_lines, lmer_summary,
+from lib.rprint.lme4_print import (abbreviate, cat_fill, deparse, fixef_table, formula_lines, lmer_summary,
                             print_char_matrix, varcorr_table)
 from band import optimum_cases
-from lib.rformat import format_numbers, format_signif, r_round
+from lib.rprint.rformat import format_numbers, format_signif, r_round
 from printed import mismatches, without_control
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lme4"
@@ -128,7 +128,7 @@ EXTRAS = {"many_coefs": "IgG ~ Sex*FamID + (1|IndID)",
 
 @pytest.fixture(scope="module")
 def extra_fits(lmer_fits):
-    from lib.lmer import lmer
+    from lib.engine.lmer import lmer
     data = lmer_fits.data["all"].copy()
     data["SexCopy"] = data["Sex"]
     return {k: lmer(f, data) for k, f in EXTRAS.items()}
@@ -287,7 +287,7 @@ def test_wide_character_matrix_wraps_like_r():
 
 
 def test_signed_zero_correlation_prints_as_zero():
-    from lib.lme4_print import _format
+    from lib.rprint.lme4_print import _format
     assert _format([-0.0, 0.5], 7, nsmall=3) == ["0.000", "0.500"]
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.lmer import setup
-from lib.lmerfit import LmerFit
+from lib.engine.lmer import setup
+from lib.engine.lmer_fit import LmerFit
 
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
 CASES = [pytest.param((name, reml), id=f"{name}-{'REML' if reml else 'ML'}")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import model_builder as mb
-from lib.explain import explain
-from lib.formula import FormulaError, parse_formula
-from lib.idcoding import (Example, example_data, example_slice, id_tables, is_uniquely_coded, shared_codes,
+from lib.teach import model_builder as mb
+from lib.teach.explain import explain
+from lib.engine.formula import FormulaError, parse_formula
+from lib.data.idcoding import (Example, example_data, example_slice, id_tables, is_uniquely_coded, shared_codes,
                           unique_ids)
 
 
@@ -121,7 +121,7 @@ def test_immune_data_ids_hold_two_people_each():
 
 
 def test_example_fits_show_4_vs_7_groups():
-    from lib.fitting import fit_lmer
+    from lib.teach.fitting import fit_lmer
     ex = Example(sizes=(3, 4), reps=6, seed=1)
     sl = example_slice(ex)
     data = example_data(ex)
@@ -167,7 +167,7 @@ def test_explain_quotes_the_gradient():
 
 
 def test_fit_outcomes_carry_lme4s_message_not_a_traceback():
-    from lib.fitting import fit_lmer
+    from lib.teach.fitting import fit_lmer
     bad = fit_lmer("IgG ~ Sex + (1 | Sex:IndID)", True, "time0")
     assert not bad.ok and "number of levels of each grouping factor" in bad.error
     assert bad.explanations[0].kind == "levels"
@@ -180,7 +180,7 @@ def test_fit_outcomes_carry_lme4s_message_not_a_traceback():
 
 @pytest.fixture(scope="module")
 def mmod_curves():
-    from lib.profile_curves import reml_ml_curves
+    from lib.engine.profile_curves import reml_ml_curves
     return reml_ml_curves("IgG ~ Sex + (1 | FamID)", mb.slice_frame("time0"))
 
 
@@ -208,8 +208,8 @@ def test_ml_optimum_is_below_reml(mmod_curves):
 
 
 def test_curves_need_one_variance():
-    from lib.lmer import setup
-    from lib.profile_curves import criterion_curve
+    from lib.engine.lmer import setup
+    from lib.engine.profile_curves import criterion_curve
     prob = setup("IgG ~ Sex + (Sex | FamID)", mb.slice_frame("time0"))
     with pytest.raises(ValueError, match="one variance parameter"):
         criterion_curve(prob, np.array([1.0]), True)
@@ -218,7 +218,7 @@ def test_curves_need_one_variance():
 # -- the convergence story -----------------------------------------------------------
 
 def test_convergence_constants_are_the_references(seed_ref):
-    from lib.convergence_story import LME4_STOPS, THETA_NAMES
+    from lib.teach.convergence_story import LME4_STOPS, THETA_NAMES
     for key, ref in (("all", seed_ref["lmer_reml"]["MModTime3"]),
                      ("all_r_read", seed_ref["tutorial_as_printed"]["MModTime3"])):
         stop = LME4_STOPS[key]
@@ -229,7 +229,7 @@ def test_convergence_constants_are_the_references(seed_ref):
 
 @pytest.mark.parametrize("key", ["all", "all_r_read"])
 def test_lme4s_check_at_lme4s_theta_gives_lme4s_verdict(key):
-    from lib.convergence_story import LME4_STOPS, check_at, relative_difference, reported_grad, verdict
+    from lib.teach.convergence_story import LME4_STOPS, check_at, relative_difference, reported_grad, verdict
     stop = LME4_STOPS[key]
     res = check_at(mb.slice_frame(key), stop.theta)
     assert res.criterion == pytest.approx(stop.reml_criterion, abs=1e-6)
@@ -241,7 +241,7 @@ def test_lme4s_check_at_lme4s_theta_gives_lme4s_verdict(key):
 
 
 def test_first_divergence():
-    from lib.convergence_story import first_divergence
+    from lib.teach.convergence_story import first_divergence
     a = pd.DataFrame({"evaluation": [1, 2, 3], "stage": 0, "criterion": [3.0, 2.0, 1.0], "t": [1.0, 0.5, 0.2]})
     assert first_divergence(a, a.copy()) is None
     b = a.copy()
@@ -254,14 +254,14 @@ def test_first_divergence():
 
 def test_boundary_p_halves_a_single_variance():
     from scipy.stats import chi2
-    from lib.lrt_notes import boundary_p
+    from lib.teach.lrt_notes import boundary_p
     assert boundary_p(3.0, 1) == pytest.approx(0.5 * chi2.sf(3.0, 1))
     assert boundary_p(6.9673, 2) == pytest.approx(0.5 * chi2.sf(6.9673, 1) + 0.5 * chi2.sf(6.9673, 2))
     assert boundary_p(6.9673, 2) < chi2.sf(6.9673, 2)
 
 
 def test_comparison_notes(lmer_fits):
-    from lib.lrt_notes import comparison_notes
+    from lib.teach.lrt_notes import comparison_notes
     kinds = {n.kind for n in comparison_notes(lmer_fits.get("MMod2"), lmer_fits.get("MMod"))}
     assert kinds == {"ok", "boundary"}
     kinds = {n.kind for n in comparison_notes(lmer_fits.get("MMod2"), lmer_fits.get("MMod3"))}
@@ -271,7 +271,7 @@ def test_comparison_notes(lmer_fits):
 
 
 def test_reml_ml_side_by_side(lmer_fits, seed_ref):
-    from lib.reml_ml import side_by_side
+    from lib.teach.reml_ml import side_by_side
     t = side_by_side(lmer_fits.get("MMod"), lmer_fits.get("MMod", REML=False))
     fam = t[(t["quantity"] == "variance") & (t["term"] == "FamID (Intercept)")].iloc[0]
     assert fam["REML"] == pytest.approx(seed_ref["lmer_reml"]["MMod"]["varcorr"][0]["vcov"], rel=1e-6)
@@ -281,8 +281,8 @@ def test_reml_ml_side_by_side(lmer_fits, seed_ref):
 
 
 def test_group_means_and_side_by_side(lmer_fits):
-    from lib.lm import lm
-    from lib.lmm_vs_lm import fixed_side_by_side, group_means
+    from lib.engine.lm import lm
+    from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means
     data = mb.slice_frame("time0")
     lmfit = lm("IgG ~ Sex + FamID", data)
     mm = lmer_fits.get("MMod")
@@ -298,7 +298,7 @@ def test_group_means_and_side_by_side(lmer_fits):
 
 
 def test_individual_frame_and_spread(lmer_fits):
-    from lib.qaqc import individual_frame, individuals_in_family, residual_spread, spread_summary
+    from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread, spread_summary
     fit = lmer_fits.get("MModTime4")
     data = mb.slice_frame("all")
     frame = individual_frame(fit, data, ["1-F", "1-M"])
@@ -313,7 +313,7 @@ def test_individual_frame_and_spread(lmer_fits):
 
 
 def test_print_data_frame_as_r_prints_it():
-    from lib.convergence_story import print_data_frame
+    from lib.teach.convergence_story import print_data_frame
     df = pd.DataFrame({"FamID": ["3", "5"], "Time": [0, 17], "IgG": [132.993509, 65.1]})
     # R: format(c(132.993509, 65.1), digits = 7) gives "132.9935" " 65.1000"
     assert print_data_frame(df).splitlines() == ["  FamID Time      IgG",

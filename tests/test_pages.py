@@ -6,9 +6,9 @@ import math
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.contents import REPO, SECTIONS, available_sections
-from lib.param_count import tutorial_items
-from lib.quiz import QUESTIONS
+from lib.teach.contents import REPO, SECTIONS, available_sections
+from lib.teach.param_count import tutorial_items
+from lib.teach.quiz import QUESTIONS
 
 TIMEOUT = 60
 FACTOR, INTEGER = "a factor (after as.factor)", "an integer (as read.csv reads it)"

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from band import lmer_crit, optimum_cases, reference_points
-from lib.contents import REPO
+from lib.teach.contents import REPO
 from scipy import stats
 
 TIMEOUT = 90

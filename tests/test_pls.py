@@ -1,4 +1,4 @@
-"""lib.pls's blocked factor against dense linear algebra, unweighted (lmer) and weighted (glmer's PIRLS)."""
+"""lib.engine.pls's blocked factor against dense linear algebra, unweighted (lmer) and weighted (glmer's PIRLS)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +7,10 @@ import pytest
 import scipy.linalg as la
 import scipy.sparse as sp
 
-import lib.pls as pls
-from lib.design import linear_design
-from lib.formula import parse_formula
-from lib.retrms import make_blocks
+import lib.engine.pls as pls
+from lib.engine.design import linear_design
+from lib.engine.formula import parse_formula
+from lib.engine.retrms import make_blocks
 
 FORMULAS = {"vector first": "y ~ x + d + (1 + x | g1) + (1 | g2)",  # lme4's order: g1, then g2
             "three terms": "y ~ x + d + (1 + x | g1) + (1 | g2) + (0 + x | g1)"}  # (0 + x | g1) first
@@ -124,8 +124,8 @@ def test_single_term_u_only(model):
 def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
     """Two crossed terms with the sparse coupling forced: the dense path's fit (whose optimum
     test_fidelity_glmer.py holds to lme4's band), to the level of the criterion's round-off."""
-    from lib.glmer import glmer
-    from lib.glmm_data import load_months_low
+    from lib.engine.glmer import glmer
+    from lib.data.glmm_data import load_months_low
 
     formula = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID) + (1 | IndID)"
     dense = glmer(formula, load_months_low())
@@ -139,7 +139,7 @@ def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
 
 
 def test_stacked_helpers_give_numpys_numbers():
-    """The gufuncs and single-gemm stack products in lib.pls equal np.linalg's and matmul's (to round-off:
+    """The gufuncs and single-gemm stack products in lib.engine.pls equal np.linalg's and matmul's (to round-off:
     another CPU's kernels may block the products differently)."""
     rng = np.random.default_rng(11)
     for k in (1, 2, 3):

@@ -1,4 +1,4 @@
-"""lib.rformat against outputs R documents or prints (R 4.2)."""
+"""lib.rprint.rformat against outputs R documents or prints (R 4.2)."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from lib.rformat import (format_c, format_numbers, format_pvalue, format_pvalues, format_signif,
+from lib.rprint.rformat import (format_c, format_numbers, format_pvalue, format_pvalues, format_signif,
                          print_coefmat, r_round, r_signif, signif_legend, signif_stars,
                          zapsmall)
 

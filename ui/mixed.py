@@ -13,13 +13,13 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.compare import anova, lrtest
-from lib.lme4_print import fixef_table as tidy_fixef, lmer_summary, varcorr_table as tidy_varcorr
-from lib.explain import explain
-from lib.fitting import FitOutcome, fit_lm, fit_lmer
-from lib.formula import FormulaError
-from lib.rformat import format_signif
+from lib.teach import model_builder as mb
+from lib.engine.compare import anova, lrtest
+from lib.rprint.lme4_print import fixef_table as tidy_fixef, lmer_summary, varcorr_table as tidy_varcorr
+from lib.teach.explain import explain
+from lib.teach.fitting import FitOutcome, fit_lm, fit_lmer
+from lib.engine.formula import FormulaError
+from lib.rprint.rformat import format_signif
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -235,7 +235,7 @@ def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *,
 # -- likelihood-ratio tests ---------------------------------------------------------------
 
 def lrt(outcomes: Sequence[FitOutcome]):
-    """lib.compare.lrtest on the fits (None if a fit is missing)."""
+    """lib.engine.compare.lrtest on the fits (None if a fit is missing)."""
     if any(not o.ok for o in outcomes):
         return None
     return lrtest(*[o.fit for o in outcomes])

@@ -2,12 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.convergence_story import (GRAD_TOL, LME4_STOPS, check_at, first_divergence,
+from lib.teach import model_builder as mb
+from lib.teach.convergence_story import (GRAD_TOL, LME4_STOPS, check_at, first_divergence,
                                    gradient_table, print_data_frame, relative_difference, reported_grad, verdict)
-from lib.explain import explain
-from lib.mixed_charts import SEX_COLOURS, optimizer_trace
-from lib.rformat import format_signif
+from lib.teach.explain import explain
+from ui.charts.mixed import SEX_COLOURS, optimizer_trace
+from lib.rprint.rformat import format_signif
 from ui import mixed as ui
 
 import altair as alt

@@ -1,8 +1,8 @@
 """Data and repeated measures: the table, str(), long vs wide, families, curves over time."""
 import streamlit as st
 
-from lib.charts import igg_by_family, igg_over_time
-from lib.data import (individual_choices, individuals_per_family, load_prepared, load_raw,
+from ui.charts.immune import igg_by_family, igg_over_time
+from lib.data.immune import (individual_choices, individuals_per_family, load_prepared, load_raw,
                       str_summary, to_wide)
 
 raw, prepared = load_raw(), load_prepared()

@@ -1,10 +1,10 @@
 """Generalized mixed models: binomial (0/1 and successes out of trials) and Poisson glmer fits."""
 import streamlit as st
 
-from lib import glmm_page as gp
-from lib.charts import glmm_predictions, normal_model_residuals
-from lib.compare import anova
-from lib.glmfamily import LINKS
+from lib.teach import glmm_page as gp
+from ui.charts.immune import glmm_predictions, normal_model_residuals
+from lib.engine.compare import anova
+from lib.engine.family import LINKS
 
 
 @st.cache_resource(max_entries=24, show_spinner="Fitting the model (glmer) …")

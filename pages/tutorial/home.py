@@ -1,8 +1,8 @@
 """Home: what the app teaches, how to move through it, and the fixed-or-random check."""
 import streamlit as st
 
-from lib.contents import SECTIONS
-from lib.quiz import CHOICES, QUESTIONS, check
+from lib.teach.contents import SECTIONS
+from lib.teach.quiz import CHOICES, QUESTIONS, check
 
 st.title("Linear mixed models, step by step")
 st.markdown(
@@ -46,12 +46,12 @@ st.markdown(
     """
 | In the tutorial (R) | Here (Python) |
 | --- | --- |
-| `lm()`, `summary(lm)`, `anova(lm)` | `lib.lm.lm()`, `LmFit.summary()`, `LmFit.anova_text()` (statsmodels OLS underneath) |
-| **lme4**: `lmer()`, `summary(lmer)` | `lib.lmer`: the same penalised least squares and BOBYQA optimiser (NLopt) as lme4 |
+| `lm()`, `summary(lm)`, `anova(lm)` | `lib.engine.lm.lm()`, `LmFit.summary()`, `LmFit.anova_text()` (statsmodels OLS underneath) |
+| **lme4**: `lmer()`, `summary(lmer)` | `lib.engine.lmer`: the same penalised least squares and BOBYQA optimiser (NLopt) as lme4 |
 | **lmtest**: `lrtest(m1, m2)` | `lib.lrtest` |
 | `anova(m1, m2)` on `lmer` fits (ML refit) | `lib.anova` |
-| `str()`, `as.factor()` | `lib.data.str_summary()`, `lib.data.load_prepared()` |
-| `format()`, `format.pval()`, `printCoefmat()` | `lib.rformat` |
+| `str()`, `as.factor()` | `lib.data.immune.str_summary()`, `lib.data.immune.load_prepared()` |
+| `format()`, `format.pval()`, `printCoefmat()` | `lib.rprint.rformat` |
 
 Formulas are written in R's syntax (`IgG ~ Sex * FamID`, `(1 | FamID)`) and read by a strict
 parser: nothing typed into a formula is ever run as code.

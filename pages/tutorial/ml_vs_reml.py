@@ -2,11 +2,11 @@
 import pandas as pd
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.mixed_charts import criterion_curves
-from lib.profile_curves import reml_ml_curves
-from lib.reml_ml import COMPARISONS, side_by_side
-from lib.rformat import format_numbers
+from lib.teach import model_builder as mb
+from ui.charts.mixed import criterion_curves
+from lib.engine.profile_curves import reml_ml_curves
+from lib.teach.reml_ml import COMPARISONS, side_by_side
+from lib.rprint.rformat import format_numbers
 from ui import mixed as ui
 
 st.title("ML vs REML")

@@ -1,10 +1,10 @@
 """QA/QC: residuals of the model on screen, per-individual lines, and residual spread over time."""
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.data import individual_labels
-from lib.mixed_charts import individual_fits, qq_plot, residual_spread, residuals_vs_fitted
-from lib.qaqc import individual_frame, individuals_in_family, residual_spread as spread_table, spread_summary
+from lib.teach import model_builder as mb
+from lib.data.immune import individual_labels
+from ui.charts.mixed import individual_fits, qq_plot, residual_spread, residuals_vs_fitted
+from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread as spread_table, spread_summary
 from ui import mixed as ui
 
 st.title("QA/QC")

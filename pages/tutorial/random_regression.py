@@ -1,9 +1,9 @@
 """Random regression over time: IgG by month, LReg's residuals, MModTime and MModTime2 with their LRT."""
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.lrt_notes import comparison_notes
-from lib.mixed_charts import igg_lines, igg_scatter_smooth, residuals_vs_fitted
+from lib.teach import model_builder as mb
+from lib.teach.lrt_notes import comparison_notes
+from ui.charts.mixed import igg_lines, igg_scatter_smooth, residuals_vs_fitted
 from ui import mixed as ui
 
 st.title("Random regression over time")

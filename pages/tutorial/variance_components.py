@@ -2,10 +2,10 @@
 import pandas as pd
 import streamlit as st
 
-from lib import model_builder as mb
-from lib.idcoding import Example, example_slice, id_tables, is_uniquely_coded, shared_codes, unique_ids
-from lib.mixed_charts import toy_data
-from lib.rformat import format_signif
+from lib.teach import model_builder as mb
+from lib.data.idcoding import Example, example_slice, id_tables, is_uniquely_coded, shared_codes, unique_ids
+from ui.charts.mixed import toy_data
+from lib.rprint.rformat import format_signif
 from ui import mixed as ui
 
 st.title("Variance components & ID coding")
@@ -83,13 +83,13 @@ sel = st.radio("Colour the measurements by the group the model sees", ["Individu
 st.altair_chart(toy_data(data, sel), width="stretch")
 
 st.subheader("The fix: recode to unique IDs")
-st.markdown("In R, paste the family and the within-family code together; here `lib.idcoding.unique_ids` "
+st.markdown("In R, paste the family and the within-family code together; here `lib.data.idcoding.unique_ids` "
             "does the same (numbered 1..N in order of appearance, as in the tutorial's table).")
 a, b = st.columns(2)
 a.code('toy$UniqueID <- factor(paste(toy$Family, toy$Individual, sep = "-"))\n'
        "# or let lme4 build it: (1 | Family/Individual)\n"
        "#   = (1 | Family) + (1 | Individual:Family)", language="r")
-b.code('from lib.idcoding import unique_ids\n'
+b.code('from lib.data.idcoding import unique_ids\n'
        'toy["UniqueID"] = unique_ids(toy, within="Family", code="Individual")', language="python")
 with st.expander("The data with both codings", expanded=False):
     st.dataframe(data.round(3), hide_index=True)

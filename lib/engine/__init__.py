@@ -1,0 +1,1 @@
+"""lib.engine: numbers: formula grammar, model matrices, PLS/PIRLS, optimizers, checks, fits, comparisons."""

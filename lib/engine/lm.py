@@ -1,0 +1,199 @@
+"""R's lm(): ordinary least squares reported as summary(lm) and anova(lm) report it.
+
+The formula goes through lib.engine.formula's strict parser (never patsy, which evaluates
+Python); the fit is statsmodels' OLS on the columns R would keep.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import f as f_dist
+from statsmodels.regression.linear_model import OLS
+
+from lib.engine.design import FixedDesign, fixed_design
+from lib.engine.formula import FormulaError, parse_formula
+from lib.rprint.rformat import (format_c, format_pvalue, format_signif, print_coefmat, print_named,
+                      r_signif, signif_stars, zapsmall)
+
+COEF_COLUMNS = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"]
+ANOVA_COLUMNS = ["Df", "Sum Sq", "Mean Sq", "F value", "Pr(>F)"]
+QUANTILE_NAMES = ["Min", "1Q", "Median", "3Q", "Max"]
+ALIAS_TOL = 1e-7  # lm.fit's tol for dqrdc2's limited pivoting
+
+
+@dataclass(frozen=True)
+class LmFit:
+    """A fitted linear model with everything summary.lm() and anova.lm() print."""
+
+    call: str
+    response: str
+    coefficients: pd.DataFrame  # COEF_COLUMNS + "signif"; aliased rows are NaN
+    aliased: list[str]
+    fitted: np.ndarray
+    residuals: np.ndarray
+    sigma: float
+    df_residual: int
+    rank: int
+    r_squared: float
+    adj_r_squared: float
+    fstatistic: tuple[float, int, int] | None  # value, numdf, dendf
+    f_pvalue: float | None
+    residual_quantiles: pd.Series
+    anova: pd.DataFrame  # ANOVA_COLUMNS, rows = term labels + "Residuals"
+
+    @property
+    def coef_names(self) -> list[str]:
+        return list(self.coefficients.index)
+
+    @property
+    def nobs(self) -> int:
+        return len(self.residuals)
+
+    def fit_statistics(self) -> pd.DataFrame:
+        """The numbers under summary.lm's coefficient table, one per row."""
+        rows = [("Residual standard error", self.sigma),
+                ("Residual degrees of freedom", self.df_residual),
+                ("Multiple R-squared", self.r_squared), ("Adjusted R-squared", self.adj_r_squared)]
+        if self.fstatistic is not None:
+            value, df1, df2 = self.fstatistic
+            rows += [(f"F-statistic (on {df1} and {df2} DF)", value), ("p-value of F", self.f_pvalue)]
+        return pd.DataFrame(rows, columns=["statistic", "value"]).set_index("statistic")
+
+    def summary(self) -> str:
+        """The text of R's print(summary(fit))."""
+        return summary_text(self)
+
+    def anova_text(self) -> str:
+        """The text of R's print(anova(fit))."""
+        table = print_coefmat(self.anova, digits=5, cs_ind=[], tst_ind=[3], zap_ind=[1, 2],
+                              has_pvalue=True, na_print="")
+        return f"Analysis of Variance Table\n\nResponse: {self.response}\n{table}"
+
+
+def lm(formula: str, data: pd.DataFrame, data_name: str = "data") -> LmFit:
+    """Fit `formula` (R syntax, fixed effects only) to `data` by least squares."""
+    f = parse_formula(formula, columns=list(data.columns))
+    if f.random:
+        raise FormulaError("lm() formulas cannot contain random-effects terms like "
+                           f"{f.random[0].label}; use lmer() for those")
+    if f.response is None or f.response.is_cbind:
+        raise FormulaError("lm() needs one numeric response left of '~', as in IgG ~ Sex")
+    if f.response.name in f.fixed.variables:
+        raise FormulaError(f"the response {f.response.name} cannot also be a predictor")
+    design = fixed_design(f, data)
+    call = f"lm(formula = {deparse_formula(formula)}, data = {data_name})"
+    return fit_design(design, call=call, response=f.response.name)
+
+
+def deparse_formula(text: str) -> str:
+    """Formula text spaced as R's deparse() prints it: 'IgG ~ Sex * FamID'."""
+    out = re.sub(r"\s*(\|\||[~+*|-])\s*", r" \1 ", text.strip())
+    out = re.sub(r"\s*([:/^])\s*", r"\1", out)
+    out = re.sub(r"(^|[(~] )- ", r"\1-", out)  # a leading minus is unary
+    out = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", out))
+    return re.sub(r"\s+", " ", out).strip()
+
+
+def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
+    """Columns R keeps: one whose part not explained by earlier kept ones is < tol of its norm is aliased."""
+    kept: list[int] = []
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        v = X[:, j].astype(float)
+        norm = np.linalg.norm(v)
+        for _ in range(2):  # twice, for orthogonality in floating point
+            v = v - basis @ (basis.T @ v)
+        rest = np.linalg.norm(v)
+        if norm > 0 and rest > tol * norm:
+            kept.append(j)
+            basis = np.column_stack([basis, v / rest])
+    return kept
+
+
+def fit_design(d: FixedDesign, call: str, response: str) -> LmFit:
+    """Least squares on a model matrix, with R's handling of aliased columns."""
+    if d.y is None:
+        raise FormulaError("lm() needs a response left of '~'")
+    keep = kept_columns(d.X)
+    n, p = len(d.y), len(keep)
+    if p == 0:
+        raise ValueError("this model has no coefficients to estimate")
+    if n <= p:
+        raise ValueError(f"{n} rows are not enough for {p} coefficients: "
+                         "no residual degrees of freedom are left")
+    X = d.X[:, keep]
+    res = OLS(d.y, X, hasconst=d.has_intercept).fit()
+    coefs = _coef_table(d.names, keep, res)
+    has_f = p > int(d.has_intercept)
+    resid = np.asarray(res.resid)
+    return LmFit(
+        call=call, response=response, coefficients=coefs,
+        aliased=[d.names[j] for j in range(len(d.names)) if j not in keep],
+        fitted=np.asarray(res.fittedvalues), residuals=resid,
+        sigma=float(np.sqrt(res.ssr / res.df_resid)), df_residual=int(res.df_resid), rank=p,
+        r_squared=float(res.rsquared) if has_f else 0.0,
+        adj_r_squared=float(res.rsquared_adj) if has_f else 0.0,
+        fstatistic=(float(res.fvalue), p - int(d.has_intercept), int(res.df_resid)) if has_f else None,
+        f_pvalue=float(res.f_pvalue) if has_f else None,
+        residual_quantiles=pd.Series(np.quantile(resid, [0, 0.25, 0.5, 0.75, 1]), index=QUANTILE_NAMES),
+        anova=sequential_anova(X, d.y, [d.assign[j] for j in keep], d.term_labels,
+                               d.has_intercept),
+    )
+
+
+def _coef_table(names: list[str], keep: list[int], res) -> pd.DataFrame:
+    table = pd.DataFrame(np.nan, index=names, columns=COEF_COLUMNS)
+    rows = [names[j] for j in keep]
+    for col, values in zip(COEF_COLUMNS, (res.params, res.bse, res.tvalues, res.pvalues)):
+        table.loc[rows, col] = np.asarray(values)
+    table["signif"] = [signif_stars(p) for p in table["Pr(>|t|)"]]
+    return table
+
+
+def sequential_anova(X: np.ndarray, y: np.ndarray, assign: list[int], term_labels: list[str],
+                     has_intercept: bool) -> pd.DataFrame:
+    """Type I sums of squares from the QR effects Q'y, term by term in column order (anova.lm)."""
+    q, _ = np.linalg.qr(X)
+    effects = q.T @ y
+    resid = y - q @ effects
+    ssr, dfr = float(resid @ resid), len(y) - X.shape[1]
+    terms = list(dict.fromkeys(assign))
+    ss = [float(np.sum(effects[np.array(assign) == t] ** 2)) for t in terms]
+    df = [assign.count(t) for t in terms]
+    labels = [("(Intercept)" if t == 0 else term_labels[t - 1]) for t in terms]
+    if has_intercept and terms and terms[0] == 0:
+        ss, df, labels = ss[1:], df[1:], labels[1:]
+    ms = [s / k for s, k in zip(ss, df)]
+    fval = [m / (ssr / dfr) for m in ms]
+    pval = [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)]
+    columns = (df + [dfr], ss + [ssr], ms + [ssr / dfr], fval + [np.nan], pval + [np.nan])
+    return pd.DataFrame(dict(zip(ANOVA_COLUMNS, columns)), index=labels + ["Residuals"])
+
+
+def summary_text(fit: LmFit, digits: int = 4) -> str:
+    """R's print.summary.lm layout."""
+    lines = ["Call:", fit.call, "", "Residuals:", _residuals_block(fit, digits), ""]
+    if fit.aliased:
+        lines.append(f"Coefficients: ({len(fit.aliased)} not defined because of singularities)")
+    else:
+        lines.append("Coefficients:")
+    lines.append(print_coefmat(fit.coefficients[COEF_COLUMNS], digits=digits))
+    lines += ["", f"Residual standard error: {format_signif(r_signif(fit.sigma, digits))} "
+                  f"on {fit.df_residual} degrees of freedom"]
+    if fit.fstatistic is not None:
+        value, df1, df2 = fit.fstatistic
+        lines.append(f"Multiple R-squared:  {format_c(fit.r_squared, digits)},\t"
+                     f"Adjusted R-squared:  {format_c(fit.adj_r_squared, digits)} ")
+        lines.append(f"F-statistic: {format_c(value, digits)} on {df1} and {df2} DF,  "
+                     f"p-value: {format_pvalue(fit.f_pvalue, digits)}")
+    return "\n".join(lines)
+
+
+def _residuals_block(fit: LmFit, digits: int) -> str:
+    if fit.df_residual > 5:
+        q = zapsmall(fit.residual_quantiles.to_numpy(), digits + 1)
+        return print_named(q, QUANTILE_NAMES, digits)
+    return print_named(fit.residuals, [str(i + 1) for i in range(fit.nobs)], digits)

@@ -1,0 +1,264 @@
+"""From lme4's start to the criterion's optimum: lme4's own stage, then a finish.
+
+Stage 1 is lme4's default optimizer (nloptwrap): NLopt's BOBYQA with
+xtol_abs = ftol_abs = 1e-8, maxeval = 1e5 and nloptr's own default xtol_rel = 1e-4, the
+initial trust-region radius NLopt's default; then optimizeLmer's restart from an edge
+and check.boundary's snap of parameters within 1e-5 of a bound onto it.
+
+Those stopping rules leave lme4 0 to 5e-5 above the optimum, at a point that depends on
+the last bits of every evaluation (another CPU's kernels, another row order: another
+point, sometimes another verdict). `finish` therefore goes on from there to the optimum
+itself: Newton steps on lme4's own finite-difference gradient and Hessian (deriv12),
+which lme4 computes at its stop anyway, until the predicted decrease is below
+FINISH_TOL; where that cannot work (a parameter at its bound, a Hessian that is not
+positive definite, a step that does not lower the criterion) a tight BOBYQA restart. The
+answer is then the optimum to within round-off, whatever path led there, and the
+convergence checks are run at that point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import nlopt
+import numpy as np
+
+Objective = Callable[[np.ndarray], float]
+
+
+@dataclass
+class OptResult:
+    par: np.ndarray
+    fval: float
+    status: int  # NLopt's return code
+    evaluations: int
+    trace: list[tuple[int, float, np.ndarray]] = field(default_factory=list)  # (stage, f, x)
+    warnings: list[str] = field(default_factory=list)
+
+
+_STATUS = {1: "NLOPT_SUCCESS", 2: "NLOPT_STOPVAL_REACHED", 3: "NLOPT_FTOL_REACHED",
+           4: "NLOPT_XTOL_REACHED", 5: "NLOPT_MAXEVAL_REACHED", 6: "NLOPT_MAXTIME_REACHED",
+           -1: "NLOPT_FAILURE", -2: "NLOPT_INVALID_ARGS", -3: "NLOPT_OUT_OF_MEMORY",
+           -4: "NLOPT_ROUNDOFF_LIMITED", -5: "NLOPT_FORCED_STOP"}
+
+
+def run_bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray,
+               settings: Callable[[nlopt.opt], None]) -> tuple[np.ndarray, float, int, int]:
+    """NLopt's BOBYQA from x0 above `lower`, stopping rules set by `settings`.
+
+    Returns (x, f(x), NLopt's return code, evaluations); a roundoff-limited stop (code -4),
+    which NLopt raises, gives the best point seen, as nloptr and minqa report it.
+    """
+    best = {"f": np.inf, "x": np.asarray(x0, float).copy()}
+
+    def objective(x: np.ndarray, grad: np.ndarray) -> float:
+        f = float(fn(x))
+        if f < best["f"]:
+            best["f"], best["x"] = f, x.copy()
+        return f
+
+    opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
+    opt.set_lower_bounds(np.where(np.isfinite(lower), lower, -np.inf))
+    opt.set_min_objective(objective)
+    settings(opt)
+    try:
+        x = opt.optimize(np.asarray(x0, float))
+        fval, status = opt.last_optimum_value(), opt.last_optimize_result()
+    except nlopt.RoundoffLimited:
+        x, fval, status = best["x"], best["f"], -4
+    return np.asarray(x), float(fval), status, opt.get_numevals()
+
+
+def bobyqa(fn: Objective, x0: np.ndarray, lower: np.ndarray, stage: int = 0,
+           trace: list | None = None, maxeval: int = 100_000) -> OptResult:
+    """One nloptwrap run; every evaluation is appended to `trace`."""
+    trace = [] if trace is None else trace
+
+    def traced(x: np.ndarray) -> float:
+        f = float(fn(x))
+        trace.append((stage, f, x.copy()))
+        return f
+
+    def nloptwrap(opt: nlopt.opt) -> None:
+        opt.set_xtol_abs(1e-8)
+        opt.set_ftol_abs(1e-8)
+        opt.set_xtol_rel(1e-4)
+        opt.set_maxeval(maxeval)
+
+    x, fval, status, evaluations = run_bobyqa(traced, x0, lower, nloptwrap)
+    warnings = []
+    if status < 0 or status == 5:
+        warnings.append(f"convergence code {status} from nloptwrap: {_STATUS.get(status, '')}")
+    return OptResult(x, fval, status, evaluations, trace, warnings)
+
+
+def optimize_lmer(fn: Objective, x0: np.ndarray, lower: np.ndarray) -> OptResult:
+    """lme4's optimizeLmer: BOBYQA, restart_edge, then check.boundary."""
+    trace: list = []
+    res = bobyqa(fn, x0, lower, stage=0, trace=trace)
+    on_edge = np.flatnonzero(res.par == lower)
+    if on_edge.size:
+        d0 = fn(res.par)
+        btol = 1e-5
+        slopes = []
+        for i in on_edge:
+            z = res.par.copy()
+            z[i] = lower[i] + btol
+            slopes.append((fn(z) - d0) / btol)
+        if min(slopes) < 0:  # the criterion falls off the edge: start again from there
+            res = bobyqa(fn, res.par, lower, stage=1, trace=trace)
+    return _snap_to_boundary(fn, res, lower)
+
+
+def _snap_to_boundary(fn: Objective, res: OptResult, lower: np.ndarray, tol: float = 1e-5) -> OptResult:
+    """lme4's check.boundary: a parameter within tol of its bound goes onto it if that is no worse."""
+    gap = res.par - lower
+    near = np.flatnonzero((gap > 0) & (gap < tol))
+    if near.size:
+        par = res.par.copy()
+        for i in near:
+            z = par.copy()
+            z[i] = lower[i]
+            if fn(z) < res.fval:
+                par[i] = lower[i]
+        res.par, res.fval = par, fn(par)
+    return res
+
+
+# -- the finish: from lme4's stopping point to the optimum ---------------------------------
+
+FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
+NEWTON_STEPS = 6
+POLISH_RESTARTS = 3
+BOUND_TOL = 1e-5  # lme4's boundary.tol: a bounded parameter this close to its bound is tried on it
+SLOPE_STEP = 1e-5  # lme4's check.boundary step for the one-sided slope off a bound
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The optimum: parameters, criterion, and lme4's derivatives there (None on a bound)."""
+
+    par: np.ndarray
+    fval: float
+    derivs: tuple[np.ndarray, np.ndarray] | None
+
+
+def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
+           trace: list | None = None) -> Finished:
+    """The optimum of fn (bounded below by `lower`) from a nearby point x, such as lme4's stop.
+
+    Newton steps on lme4's deriv12 over the parameters not on their bound (an active set: a
+    parameter whose step would cross its bound goes onto it; one whose criterion falls off the
+    bound is released), else tight BOBYQA restarts. Returns deriv12 at the optimum when no
+    parameter is on its bound (where lme4 checks convergence), else None.
+    """
+    fn = _traced(fn, "finish", trace)
+    x = np.array(x, float)
+    done = _active_set_newton(fn, x, fx, lower)
+    if done is None:
+        x, fx = _polish(fn, x, fx, lower)
+        done = _active_set_newton(fn, x, fx, lower) or Finished(x, fx, None)
+    return done
+
+
+def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
+    if trace is None:
+        return fn
+
+    def f(x: np.ndarray) -> float:
+        v = float(fn(x))
+        trace.append((stage, v, np.array(x, float)))
+        return v
+    return f
+
+
+def _active_set_newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> Finished | None:
+    """Newton on the free parameters until converged and no bound parameter wants off; None on failure."""
+    bounded = np.isfinite(lower)
+    on = bounded & (x - lower < BOUND_TOL)
+    if np.any(x[on] != lower[on]):
+        z = np.where(on, lower, x)
+        fz = fn(z)
+        if fz <= fx:
+            x, fx = z, fz
+        else:
+            on = bounded & (x == lower)
+    for _ in range(4):
+        res = _newton(fn, x, fx, lower, ~on)
+        if res is None:
+            return None
+        x, fx, derivs, hit = res
+        near = bounded & ~on & (x - lower < BOUND_TOL)
+        if np.any(near) and not np.any(hit):  # lme4's check.boundary: onto the bound if no worse
+            z = np.where(near, lower, x)
+            fz = fn(z)
+            if fz <= fx:
+                x, fx, hit = z, fz, near
+        if np.any(hit):
+            on |= hit
+            continue
+        if any(fn(_moved(x, i, SLOPE_STEP)) < fx for i in np.flatnonzero(on)):
+            return None  # the criterion falls off a bound: leave it to BOBYQA
+        return Finished(x, fx, derivs if not np.any(on) else None)
+    return None
+
+
+def _moved(x: np.ndarray, i: int, step: float) -> np.ndarray:
+    z = x.copy()
+    z[i] += step
+    return z
+
+
+def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray, free: np.ndarray):
+    """Newton steps over x[free]: (x, f(x), deriv12 there, parameters that hit their bound) or None."""
+    from lib.engine.convergence import deriv12
+
+    idx = np.flatnonzero(free)
+
+    def sub(t: np.ndarray) -> float:
+        z = x.copy()
+        z[idx] = t
+        return fn(z)
+
+    for _ in range(NEWTON_STEPS):
+        g, H = deriv12(sub, x[idx], fx) if len(idx) else (np.zeros(0), np.zeros((0, 0)))
+        try:
+            L = np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            return None
+        step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
+        if -g @ step / 2 < FINISH_TOL:
+            return x, fx, (g, H), np.zeros(len(x), bool)
+        xn = x.copy()
+        xn[idx] += step
+        crossed = xn < lower
+        if np.any(crossed):  # go onto the bound, and let the caller hold it there
+            xn[crossed] = lower[crossed]
+            fn_ = fn(xn)
+            return (xn, fn_, None, crossed) if fn_ < fx else None
+        fn_ = fn(xn)
+        if not fn_ < fx:
+            return None
+        x, fx = xn, fn_
+    return None
+
+
+def _polish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """Tight BOBYQA restarts from x until one gains less than FINISH_TOL, then check.boundary."""
+    for _ in range(POLISH_RESTARTS):
+        scale = np.maximum(np.abs(x), 1e-2)
+
+        def tight(opt: nlopt.opt) -> None:
+            opt.set_initial_step(1e-3 * scale)
+            opt.set_xtol_rel(1e-10)
+            opt.set_ftol_abs(1e-14)
+            opt.set_maxeval(10_000)
+
+        xn, fn_, _, _ = run_bobyqa(fn, x, lower, tight)
+        gain = fx - fn_
+        if gain > 0:
+            x, fx = xn, fn_
+        if gain < FINISH_TOL:
+            break
+    res = _snap_to_boundary(fn, OptResult(x.copy(), fx, 0, 0), lower)
+    return res.par, res.fval

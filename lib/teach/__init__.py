@@ -1,0 +1,1 @@
+"""lib.teach: the prose and logic of teaching: explanations, quizzes, notes, model building."""

@@ -1,0 +1,1 @@
+"""ui.charts: every Altair chart the app draws, with one theme."""

@@ -5,14 +5,13 @@
     m = lmer("IgG ~ Sex*Time + (1+Time|FamID) + (1+Time|Sex:IndID)", data=d)
     print(m.summary())
 
-lib is pure computation: it never imports streamlit.
+lib is pure computation: it never imports streamlit or altair. Its floors, each importing
+only those below it: lib.teach (teaching), lib.api (this API), lib.rprint (R's layouts),
+lib.engine (numbers) beside lib.data (data sets and slices).
 """
-from lib.engine.compare import anova, lrtest
+from lib.api import anova, glmer, lm, lmer, lrtest
 from lib.data.immune import load_prepared, load_raw
 from lib.engine.formula import FormulaError, parse_formula
-from lib.engine.glmer import glmer
-from lib.engine.lm import lm
-from lib.engine.lmer import lmer
 
 __all__ = ["anova", "glmer", "lm", "lmer", "load_prepared", "load_raw", "lrtest", "parse_formula",
            "FormulaError"]

@@ -54,7 +54,7 @@ class LmerFits:
         return self.data[TUTORIAL_LMER_DATA[name]]
 
     def get(self, name: str, REML: bool = True):
-        from lib.engine.lmer import lmer
+        from lib.api import lmer
 
         key = (name, bool(REML))
         if key not in self._fits:

@@ -22,7 +22,8 @@ import pytest
 from scipy import stats
 
 from band import CRIT_TOL, LEVEL_EPS, Band, glmer_crit, level_set_floor, optimum_cases, reference_points
-from lib.engine.glmer import _Devfuns, _ghrule, _Trace, glmer
+from lib.api import glmer
+from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
 from lib.data.glmm_data import load_binary, load_counts, load_months_low
 
 EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
@@ -86,18 +87,18 @@ def fits() -> dict:
 
 def exact_criterion(fit, theta: np.ndarray, beta: np.ndarray) -> float:
     """Our criterion (PIRLS to round-off) at a given point: -2 logLik by Laplace or AGQ."""
-    dev = _Devfuns(fit.problem, _Trace())
+    dev = Devfuns(fit.problem, Trace())
     dev.exact = True
     if fit.nAGQ == 0:
         dev.stage1(theta)
         return dev.pirls.laplace()
-    dev.nAGQ, dev.gq = fit.nAGQ, _ghrule(fit.nAGQ) if fit.nAGQ > 1 else None
+    dev.nAGQ, dev.gq = fit.nAGQ, ghrule(fit.nAGQ) if fit.nAGQ > 1 else None
     return dev.stage2(np.concatenate([theta, beta]))
 
 
 def profiled_beta_gradient(fit, h: float = 1e-6) -> np.ndarray:
     """d beta / d theta of nAGQ = 0's profiled fixed effects, by central differences."""
-    dev, theta = _Devfuns(fit.problem, _Trace()), fit.theta.to_numpy()
+    dev, theta = Devfuns(fit.problem, Trace()), fit.theta.to_numpy()
     dev.exact = True
     cols = []
     for i in range(len(theta)):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from band import CRIT_TOL, Band, lmer_crit, lmer_floors, optimum_cases, reference_points
-from lib.engine.lmer import lmer
+from lib.api import lmer
 from lib.engine.lmer_fit import LmerFit
 
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]

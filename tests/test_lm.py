@@ -9,7 +9,8 @@ import pytest
 
 from lib.data.immune import load_prepared, load_raw
 from lib.engine.formula import FormulaError
-from lib.engine.lm import kept_columns, lm
+from lib.api import lm
+from lib.engine.lm import kept_columns
 
 REL = 1e-6
 # name in seed_lme4.json -> data the tutorial fitted it on (Time 0; FamID integer or factor)

@@ -128,7 +128,7 @@ EXTRAS = {"many_coefs": "IgG ~ Sex*FamID + (1|IndID)",
 
 @pytest.fixture(scope="module")
 def extra_fits(lmer_fits):
-    from lib.engine.lmer import lmer
+    from lib.api import lmer
     data = lmer_fits.data["all"].copy()
     data["SexCopy"] = data["Sex"]
     return {k: lmer(f, data) for k, f in EXTRAS.items()}

@@ -15,7 +15,8 @@ import pytest
 from band import Band, lmer_floors
 from lib.engine.design import grouping_factor, linear_design
 from lib.engine.formula import FormulaError, parse_formula
-from lib.engine.lmer import lmer, setup
+from lib.api import lmer
+from lib.engine.lmer import setup
 
 EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
 COLS = ["y", "a", "b", "c", "g", "h", "IgG", "Sex", "Time", "FamID", "IndID"]

@@ -11,8 +11,9 @@ import pytest
 from lib.teach import model_builder as mb
 from lib.teach.explain import explain
 from lib.engine.formula import FormulaError, parse_formula
-from lib.data.idcoding import (Example, example_data, example_slice, id_tables, is_uniquely_coded, shared_codes,
-                          unique_ids)
+from lib.data.idcoding import (Example, example_data, id_tables, is_uniquely_coded, shared_codes,
+                               unique_ids)
+from lib.data.slices import R_READ_ROW, load_slice, slice_frame
 
 
 # -- model builder -------------------------------------------------------------------
@@ -70,15 +71,15 @@ def test_lib_call_reproduces_the_fit():
 
 
 def test_slices_time0_all_and_rs_reading():
-    t0, full, r_read = mb.load_slice("time0"), mb.load_slice("all"), mb.load_slice("all_r_read")
+    t0, full, r_read = load_slice("time0"), load_slice("all"), load_slice("all_r_read")
     assert len(t0) == 270 and (t0["Time"] == 0).all() and len(full) == 4860
     diff = np.flatnonzero(full["IgG"].to_numpy() != r_read["IgG"].to_numpy())
-    assert diff.tolist() == [mb.R_READ_ROW]
-    row = full.iloc[mb.R_READ_ROW]
+    assert diff.tolist() == [R_READ_ROW]
+    row = full.iloc[R_READ_ROW]
     assert (str(row["FamID"]), str(row["IndID"]), int(row["Time"]), str(row["Sex"])) == ("2", "45", 3, "M")
     assert repr(float(row["IgG"])) == "136.508461815215"
-    assert repr(float(r_read["IgG"].iloc[mb.R_READ_ROW])) == "136.50846181521501"
-    assert float(r_read["IgG"].iloc[mb.R_READ_ROW]) == np.nextafter(float(row["IgG"]), np.inf)
+    assert repr(float(r_read["IgG"].iloc[R_READ_ROW])) == "136.50846181521501"
+    assert float(r_read["IgG"].iloc[R_READ_ROW]) == np.nextafter(float(row["IgG"]), np.inf)
 
 
 def test_caveats_flag_choices_that_mislead():
@@ -114,7 +115,7 @@ def test_unique_ids_recodes_within_families():
 
 
 def test_immune_data_ids_hold_two_people_each():
-    full = mb.slice_frame("all")
+    full = slice_frame("all")
     assert full["IndID"].nunique() == 135
     assert len(shared_codes(full, "Sex", "IndID")) == 135
     assert unique_ids(full, "Sex", "IndID").nunique() == 270
@@ -123,17 +124,17 @@ def test_immune_data_ids_hold_two_people_each():
 def test_example_fits_show_4_vs_7_groups():
     from lib.teach.fitting import fit_lmer
     ex = Example(sizes=(3, 4), reps=6, seed=1)
-    sl = example_slice(ex)
+    sl = ex.slice_name
     data = example_data(ex)
     assert len(data) == 42 and data["Individual"].nunique() == 4 and data["UniqueID"].nunique() == 7
-    naive = fit_lmer("y ~ 1 + (1 | Individual)", True, sl.name)
-    fixed = fit_lmer("y ~ 1 + (1 | UniqueID)", True, sl.name)
-    nested = fit_lmer("y ~ 1 + (1 | Family/Individual)", True, sl.name)
+    naive = fit_lmer("y ~ 1 + (1 | Individual)", True, sl)
+    fixed = fit_lmer("y ~ 1 + (1 | UniqueID)", True, sl)
+    nested = fit_lmer("y ~ 1 + (1 | Family/Individual)", True, sl)
     assert naive.fit.ngrps == {"Individual": 4} and fixed.fit.ngrps == {"UniqueID": 7}
     assert nested.fit.ngrps["Individual:Family"] == 7
     vn, vf = naive.fit.varcorr, fixed.fit.varcorr
     assert vn["vcov"].iloc[-1] > 2 * vf["vcov"].iloc[-1]  # the miscoded people land in the residual
-    assert Example.from_slice_name(sl.name) == ex
+    assert Example.from_slice_name(sl) == ex
 
 
 # -- explanations --------------------------------------------------------------------
@@ -181,7 +182,7 @@ def test_fit_outcomes_carry_lme4s_message_not_a_traceback():
 @pytest.fixture(scope="module")
 def mmod_curves():
     from lib.engine.profile_curves import reml_ml_curves
-    return reml_ml_curves("IgG ~ Sex + (1 | FamID)", mb.slice_frame("time0"))
+    return reml_ml_curves("IgG ~ Sex + (1 | FamID)", slice_frame("time0"))
 
 
 def test_curves_have_their_minimum_at_lme4s_estimate(mmod_curves, seed_ref):
@@ -210,7 +211,7 @@ def test_ml_optimum_is_below_reml(mmod_curves):
 def test_curves_need_one_variance():
     from lib.engine.lmer import setup
     from lib.engine.profile_curves import criterion_curve
-    prob = setup("IgG ~ Sex + (Sex | FamID)", mb.slice_frame("time0"))
+    prob = setup("IgG ~ Sex + (Sex | FamID)", slice_frame("time0"))
     with pytest.raises(ValueError, match="one variance parameter"):
         criterion_curve(prob, np.array([1.0]), True)
 
@@ -231,7 +232,7 @@ def test_convergence_constants_are_the_references(seed_ref):
 def test_lme4s_check_at_lme4s_theta_gives_lme4s_verdict(key):
     from lib.teach.convergence_story import LME4_STOPS, check_at, relative_difference, reported_grad, verdict
     stop = LME4_STOPS[key]
-    res = check_at(mb.slice_frame(key), stop.theta)
+    res = check_at(slice_frame(key), stop.theta)
     assert res.criterion == pytest.approx(stop.reml_criterion, abs=1e-6)
     assert verdict(res.messages) == verdict([stop.message])
     if key == "all":
@@ -281,9 +282,9 @@ def test_reml_ml_side_by_side(lmer_fits, seed_ref):
 
 
 def test_group_means_and_side_by_side(lmer_fits):
-    from lib.engine.lm import lm
+    from lib.api import lm
     from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means
-    data = mb.slice_frame("time0")
+    data = slice_frame("time0")
     lmfit = lm("IgG ~ Sex + FamID", data)
     mm = lmer_fits.get("MMod")
     table = fixed_side_by_side(lmfit, mm)
@@ -300,7 +301,7 @@ def test_group_means_and_side_by_side(lmer_fits):
 def test_individual_frame_and_spread(lmer_fits):
     from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread, spread_summary
     fit = lmer_fits.get("MModTime4")
-    data = mb.slice_frame("all")
+    data = slice_frame("all")
     frame = individual_frame(fit, data, ["1-F", "1-M"])
     assert len(frame) == 36 and set(frame["Individual"]) == {"1-F", "1-M"}
     assert np.allclose(frame["IgG"] - frame["fitted"], frame["residual"])

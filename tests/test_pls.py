@@ -124,7 +124,7 @@ def test_single_term_u_only(model):
 def test_glmer_through_the_sparse_coupling_is_lme4s(monkeypatch):
     """Two crossed terms with the sparse coupling forced: the dense path's fit (whose optimum
     test_fidelity_glmer.py holds to lme4's band), to the level of the criterion's round-off."""
-    from lib.engine.glmer import glmer
+    from lib.api import glmer
     from lib.data.glmm_data import load_months_low
 
     formula = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID) + (1 | IndID)"

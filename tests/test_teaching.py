@@ -7,7 +7,7 @@ from ui.charts.immune import igg_by_family, igg_over_time
 from lib.teach.contents import REPO, SECTIONS, available_sections, groups
 from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.teach.fixed_models import build_formula, data_at, python_code, r_code
-from lib.engine.lm import lm
+from lib.api import lm
 from lib.teach.param_count import crossed_formula, design_count, tutorial_items
 from lib.teach.quiz import QUESTIONS, check
 

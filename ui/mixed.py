@@ -14,12 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from lib.teach import model_builder as mb
-from lib.engine.compare import anova, lrtest
+from lib.api import anova, lrtest
 from lib.rprint.lme4_print import fixef_table as tidy_fixef, lmer_summary, varcorr_table as tidy_varcorr
 from lib.teach.explain import explain
 from lib.teach.fitting import FitOutcome, fit_lm, fit_lmer
 from lib.engine.formula import FormulaError
 from lib.rprint.rformat import format_signif
+from lib.data.slices import MAIN_SLICES, slice_info
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -64,7 +65,7 @@ def reset_model(key: str, spec: mb.ModelSpec, n_terms: int) -> None:
 
 
 def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the model",
-                  slices: Sequence[str] = mb.MAIN_SLICES, allow_reml: bool = True,
+                  slices: Sequence[str] = MAIN_SLICES, allow_reml: bool = True,
                   n_terms: int | None = None, groups: Sequence[str] = mb.GROUP_OPTIONS,
                   fixed_options: Sequence[str] = mb.FIXED_OPTIONS,
                   slope_options: Sequence[str] = mb.SLOPE_OPTIONS,
@@ -83,10 +84,10 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
         c_data, c_reml, c_fixed = st.columns([1.6, 0.9, 1.6])
         if len(slices) > 1:
             data = c_data.radio("Data", list(slices), key=f"{key}_data",
-                                format_func=lambda s: mb.SLICES[s].label)
+                                format_func=lambda s: slice_info(s).label)
         else:
             data = slices[0]
-            c_data.markdown(f"Data: **{mb.SLICES[data].label}**")
+            c_data.markdown(f"Data: **{slice_info(data).label}**")
         if allow_reml:
             method = c_reml.radio("Fit by", METHODS, key=f"{key}_reml", horizontal=False,
                                   help="REML (lme4's default) or maximum likelihood (REML=FALSE)")
@@ -118,7 +119,7 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
         except FormulaError as e:
             st.markdown(":red[No model yet:] " + str(e))
             return None, str(e)
-        st.markdown(f"Formula: `{formula}` on **{mb.SLICES[data].r_name}**, fit by **{method}**")
+        st.markdown(f"Formula: `{formula}` on **{slice_info(data).r_name}**, fit by **{method}**")
         for note in mb.caveats(spec):
             st.caption(f":material/info: {note}")
     return spec, None
@@ -128,7 +129,7 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
 
 def summary_text(fit_obj, data: str | None = None) -> str:
     """summary(fit) in lme4's layout, with the data line naming the slice as the tutorial does."""
-    return lmer_summary(fit_obj, data_name=mb.SLICES[data].r_name if data in mb.SLICES else None)
+    return lmer_summary(fit_obj, data_name=slice_info(data).r_name)
 
 
 def fixef_table(f) -> pd.DataFrame:
@@ -274,7 +275,7 @@ def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) ->
         return None
     st.caption(f"`{call}`")
     try:
-        res = anova(a.fit, b.fit, names=list(names), data_name=mb.SLICES[a.data].r_name)
+        res = anova(a.fit, b.fit, names=list(names), data_name=slice_info(a.data).r_name)
     except ValueError as e:
         st.error(f"No anova(): {e}")
         return None

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.teach.model_builder import DataSlice, register_slice
 
 
 def unique_ids(df: pd.DataFrame, within: str | list[str], code: str, sep: str = "-",
@@ -118,22 +117,3 @@ def example_data(ex: Example) -> pd.DataFrame:
     out["Individual"] = pd.Categorical(out["Individual"], categories=levels)
     out.insert(2, "UniqueID", unique_ids(out, "Family", "Individual"))
     return out
-
-
-def example_slice(ex: Example) -> DataSlice:
-    """Register the example as a named data slice (so fits of it are cached by name)."""
-    py = ("from lib.data.idcoding import Example, example_data\n"
-          f"toy = example_data(Example(sizes={tuple(ex.sizes)!r}, reps={ex.reps}, sd_family={ex.sd_family:g}, "
-          f"sd_individual={ex.sd_individual:g}, sd_residual={ex.sd_residual:g}, seed={ex.seed}))")
-    r = ("# the same small example, written out from Python:\n"
-         "toy <- read.csv(\"toy.csv\"); toy$Family <- factor(toy$Family)\n"
-         "toy$Individual <- factor(toy$Individual); toy$UniqueID <- factor(toy$UniqueID)")
-    return register_slice(DataSlice(ex.slice_name, "small ID-coding example", "toy", r, py,
-                                    lambda: example_data(ex)))
-
-
-def ensure_slice(name: str) -> None:
-    """Make an example slice known by its name (e.g. in a fresh process)."""
-    from lib.teach.model_builder import SLICES
-    if name not in SLICES and name.startswith("idcoding:"):
-        example_slice(Example.from_slice_name(name))

@@ -5,24 +5,20 @@
 
 Both take any fits with `loglik`, `df` (number of parameters), `nobs`, `formula` and,
 for anova, `aic`, `bic`; REML fits (``fit.REML``) are refitted for anova through
-``lib.engine.lmer.fit_problem(fit.problem, REML=False)``. Both return a `ModelComparison`:
-the table as R's data frame (`table`), the text R prints (`text`), R's messages
-(`messages`) and, where the test is misleading, a teaching `note`.
+``lib.engine.lmer.refit(fit, REML=False)``. Both return a `ModelComparison`:
+the table as R's data frame (`table`), R's messages (`messages`) and, where the test is
+misleading, a teaching `note`; lib.rprint.compare_print prints it as R does.
 """
 from __future__ import annotations
 
 import math
-import re
-import weakref
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from lib.rprint.lme4_print import formula_lines, formula_text
-from lib.rprint.rformat import print_coefmat, zapsmall
 
 REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
 MIXED_REML_WARNING = "some models fit with REML = TRUE, some not"
@@ -35,61 +31,19 @@ MIXED_NOTE = ("Note: some of these models were fitted by REML and some by maximu
               "which refits REML fits by maximum likelihood.")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelComparison:
-    """A comparison table with R's printed form."""
+    """A comparison table as R's data frame, with what R says about it.
 
+    lib.rprint.compare_print renders it as R prints it (its heading names each model's formula).
+    """
+
+    kind: str  # "lrtest" or "anova"
     table: pd.DataFrame
-    heading: list[str]
-    messages: list[str] = field(default_factory=list)  # what R says on stderr first
+    fits: tuple = field(repr=False)  # the fits compared, in the table's order (ML refits for anova)
+    messages: tuple[str, ...] = ()  # what R says on stderr first
     note: str | None = None  # ours, not R's: why the test may not mean what it seems
-    fits: list = field(default_factory=list, repr=False)  # the fits compared (ML refits for anova)
-
-    @property
-    def text(self) -> str:
-        """print(x): the heading lines, then the table as stats' print.anova() lays it out."""
-        return "".join(h + "\n" for h in self.heading) + print_anova_table(self.table) + "\n"
-
-    def __str__(self) -> str:
-        return "".join(m + "\n" for m in self.messages) + self.text
-
-    def formatted_table(self) -> pd.DataFrame:
-        """The table with R's printed precision (cells as print.anova prints them), for display."""
-        lines = print_anova_table(self.table).rstrip("\n").split("\n")
-        rows = [ln for ln in lines if ln.strip() and not ln.startswith("---") and not ln.startswith("Signif")]
-        width = max(len(str(i)) for i in self.table.index)
-        header = rows[0]
-        # cut the printed rows at the header's column ends (print.anova right-aligns)
-        ends, at = [], width
-        for name in self.table.columns:
-            at = header.index(str(name), at) + len(str(name))
-            ends.append(at)
-        out = []
-        for ln in rows[1:]:
-            cells, start = [], width
-            for e in ends:
-                cells.append(ln[start:e].strip())
-                start = e
-            stars = ln[ends[-1]:].strip()
-            out.append(cells + [stars])
-        return pd.DataFrame(out, index=[str(i) for i in self.table.index],
-                            columns=[str(c) for c in self.table.columns] + [""])
-
-
-def print_anova_table(table: pd.DataFrame, digits: int = 5) -> str:
-    """stats' print.anova(): which columns are zapped, which are test statistics, stars."""
-    cn = [str(c) for c in table.columns]
-    nc = len(cn)
-    has_p = bool(re.match(r"^(P|Pr)\(", cn[-1]))
-    zap = list(range(nc - 1 if has_p else nc))
-    tst = [j for j, c in enumerate(cn) if c[1:7] == " value"]
-    tst += [j for j, c in enumerate(cn) if c in ("F", "Cp", "Chisq")]
-    zap = [j for j in zap if j not in tst and not cn[j].endswith("Df")]
-    zapped = table.astype(float).copy()
-    for j in zap:  # printCoefmat's zap.ind, done here on a writable copy
-        zapped.iloc[:, j] = zapsmall(zapped.iloc[:, j].to_numpy(), digits)
-    return print_coefmat(zapped, digits=digits, cs_ind=[], tst_ind=tst, has_pvalue=has_p,
-                         na_print="")
+    data_name: str | None = None  # anova's "Data:" line
 
 
 def _check_sizes(fits: Sequence) -> None:
@@ -127,7 +81,7 @@ def _chisq_sf(x: float, df: float) -> float:
     return float(chi2.sf(x, df))
 
 
-def lrtest(*fits) -> ModelComparison:
+def lrtest(*fits, result: type[ModelComparison] = ModelComparison) -> ModelComparison:
     """lmtest::lrtest(fit1, fit2, ...): consecutive models compared by each fit's own log-likelihood.
 
     As in lmtest, a REML fit enters with its REML log-likelihood (the tutorial's use);
@@ -143,30 +97,15 @@ def lrtest(*fits) -> ModelComparison:
     p = [math.nan] + [_chisq_sf(s, round(abs(d))) for s, d in zip(stat[1:], df[1:])]
     table = pd.DataFrame({"#Df": npar, "LogLik": ll, "Df": df, "Chisq": stat, "Pr(>Chisq)": p},
                          index=[str(i) for i in range(1, n + 1)])
-    labels = [s.rjust(len(str(n))) for s in map(str, range(1, n + 1))]  # R's format(1:n)
-    topnote = "\n".join(f"Model {i}: " + "\n".join(formula_lines(f)) for i, f in zip(labels, fits))
-    return ModelComparison(table, ["Likelihood ratio test\n", topnote], note=_lrtest_note(fits),
-                           fits=list(fits))
-
-
-_ML_REFITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+    return result("lrtest", table, tuple(fits), note=_lrtest_note(fits))
 
 
 def refit_ml(fit):
     """lme4's refitML(): the same model by maximum likelihood, started from the REML estimates."""
     if not getattr(fit, "REML", False):
         return fit
-    try:
-        return _ML_REFITS[fit]
-    except (KeyError, TypeError):
-        pass
-    from lib.engine.lmer import fit_problem
-    ml = fit_problem(fit.problem, REML=False, start=np.asarray(fit.theta, float))
-    try:
-        _ML_REFITS[fit] = ml
-    except TypeError:
-        pass
-    return ml
+    from lib.engine.lmer import refit
+    return refit(fit, REML=False)
 
 
 def _model_names(fits: Sequence, names: Sequence[str] | None) -> list[str]:
@@ -181,14 +120,15 @@ def _model_names(fits: Sequence, names: Sequence[str] | None) -> list[str]:
 
 
 def anova(*fits, names: Sequence[str] | None = None, refit: bool = True,
-          data_name: str | None = None) -> ModelComparison:
+          data_name: str | None = None, refit_with: Callable = refit_ml,
+          result: type[ModelComparison] = ModelComparison) -> ModelComparison:
     """lme4's anova(fit1, fit2, ...): likelihood ratio tests of nested models.
 
     REML fits are refitted by ML (message "refitting model(s) with ML (instead of
     REML)") unless `refit` is False; models are ordered by their number of
     parameters; Chisq = 2 max(0, change in logLik) on the change in npar. `names`
     label the rows (R uses the argument expressions); `data_name` gives R's
-    "Data:" line.
+    "Data:" line; `refit_with` makes the ML refit (a cache of refits, say).
     """
     _check_sizes(fits)
     names = _model_names(fits, names)
@@ -197,7 +137,7 @@ def anova(*fits, names: Sequence[str] | None = None, refit: bool = True,
     if refit:
         if any(reml):
             messages.append(REFIT_MESSAGE)
-        fits = tuple(refit_ml(f) for f in fits)
+        fits = tuple(refit_with(f) for f in fits)
     elif any(reml) and not all(reml):
         messages.append(MIXED_REML_WARNING)
     npar = np.array([float(f.df) for f in fits])
@@ -212,6 +152,4 @@ def anova(*fits, names: Sequence[str] | None = None, refit: bool = True,
     table = pd.DataFrame({"npar": npar, "AIC": [float(f.aic) for f in fits],
                           "BIC": [float(f.bic) for f in fits], "logLik": ll, "deviance": -2 * ll,
                           "Chisq": stat, "Df": df, "Pr(>Chisq)": p}, index=names)
-    heading = ([f"Data: {data_name}"] if data_name else []) + ["Models:"]
-    heading += [f"{nm}: {formula_text(f)}" for nm, f in zip(names, fits)]
-    return ModelComparison(table, heading, messages=messages, fits=fits)
+    return result("anova", table, tuple(fits), tuple(messages), data_name=data_name)

@@ -16,7 +16,8 @@ from lib.engine.fit_views import MixedFitViews, check_re_form
 from lib.engine.pls import Factorization
 
 if TYPE_CHECKING:
-    from lib.engine.glmer import GlmerProblem, _Devfuns
+    from lib.engine.glmer_devfun import Devfuns
+    from lib.engine.glmer_problem import GlmerProblem
 
 
 @dataclass(eq=False)
@@ -47,7 +48,7 @@ class GlmerFit(MixedFitViews):
     vcov_warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_optimum(cls, prob: "GlmerProblem", dev: "_Devfuns", par: np.ndarray, fval: float,
+    def from_optimum(cls, prob: "GlmerProblem", dev: "Devfuns", par: np.ndarray, fval: float,
                      nAGQ: int, messages: list[str], conv_messages: list[str], derivs, trace: list,
                      optimizer: str, evaluations: int) -> "GlmerFit":
         p = dev.pirls
@@ -226,10 +227,3 @@ class GlmerFit(MixedFitViews):
         else:
             eta = self.problem.X @ self.fixef.to_numpy() + self.problem.offset if population else self.eta
         return self.family.linkinv(eta) if type == "response" else eta
-
-    # -- printing -------------------------------------------------------------------
-    def summary(self, data_name: str | None = None) -> str:
-        from lib.rprint.glmer_print import glmer_summary
-        return glmer_summary(self, data_name)
-
-

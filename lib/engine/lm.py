@@ -1,4 +1,4 @@
-"""R's lm(): ordinary least squares reported as summary(lm) and anova(lm) report it.
+"""R's lm(): ordinary least squares with everything summary(lm) and anova(lm) report (lib.rprint.lm_print prints it).
 
 The formula goes through lib.engine.formula's strict parser (never patsy, which evaluates
 Python); the fit is statsmodels' OLS on the columns R would keep.
@@ -15,8 +15,6 @@ from statsmodels.regression.linear_model import OLS
 
 from lib.engine.design import FixedDesign, fixed_design
 from lib.engine.formula import FormulaError, parse_formula
-from lib.rprint.rformat import (format_c, format_pvalue, format_signif, print_coefmat, print_named,
-                      r_signif, signif_stars, zapsmall)
 
 COEF_COLUMNS = ["Estimate", "Std. Error", "t value", "Pr(>|t|)"]
 ANOVA_COLUMNS = ["Df", "Sum Sq", "Mean Sq", "F value", "Pr(>F)"]
@@ -30,7 +28,7 @@ class LmFit:
 
     call: str
     response: str
-    coefficients: pd.DataFrame  # COEF_COLUMNS + "signif"; aliased rows are NaN
+    coefficients: pd.DataFrame  # COEF_COLUMNS; aliased rows are NaN
     aliased: list[str]
     fitted: np.ndarray
     residuals: np.ndarray
@@ -62,18 +60,8 @@ class LmFit:
             rows += [(f"F-statistic (on {df1} and {df2} DF)", value), ("p-value of F", self.f_pvalue)]
         return pd.DataFrame(rows, columns=["statistic", "value"]).set_index("statistic")
 
-    def summary(self) -> str:
-        """The text of R's print(summary(fit))."""
-        return summary_text(self)
 
-    def anova_text(self) -> str:
-        """The text of R's print(anova(fit))."""
-        table = print_coefmat(self.anova, digits=5, cs_ind=[], tst_ind=[3], zap_ind=[1, 2],
-                              has_pvalue=True, na_print="")
-        return f"Analysis of Variance Table\n\nResponse: {self.response}\n{table}"
-
-
-def lm(formula: str, data: pd.DataFrame, data_name: str = "data") -> LmFit:
+def lm(formula: str, data: pd.DataFrame, data_name: str = "data", result: type[LmFit] = LmFit) -> LmFit:
     """Fit `formula` (R syntax, fixed effects only) to `data` by least squares."""
     f = parse_formula(formula, columns=list(data.columns))
     if f.random:
@@ -85,7 +73,7 @@ def lm(formula: str, data: pd.DataFrame, data_name: str = "data") -> LmFit:
         raise FormulaError(f"the response {f.response.name} cannot also be a predictor")
     design = fixed_design(f, data)
     call = f"lm(formula = {deparse_formula(formula)}, data = {data_name})"
-    return fit_design(design, call=call, response=f.response.name)
+    return fit_design(design, call=call, response=f.response.name, result=result)
 
 
 def deparse_formula(text: str) -> str:
@@ -113,7 +101,7 @@ def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
     return kept
 
 
-def fit_design(d: FixedDesign, call: str, response: str) -> LmFit:
+def fit_design(d: FixedDesign, call: str, response: str, result: type[LmFit] = LmFit) -> LmFit:
     """Least squares on a model matrix, with R's handling of aliased columns."""
     if d.y is None:
         raise FormulaError("lm() needs a response left of '~'")
@@ -129,7 +117,7 @@ def fit_design(d: FixedDesign, call: str, response: str) -> LmFit:
     coefs = _coef_table(d.names, keep, res)
     has_f = p > int(d.has_intercept)
     resid = np.asarray(res.resid)
-    return LmFit(
+    return result(
         call=call, response=response, coefficients=coefs,
         aliased=[d.names[j] for j in range(len(d.names)) if j not in keep],
         fitted=np.asarray(res.fittedvalues), residuals=resid,
@@ -149,7 +137,6 @@ def _coef_table(names: list[str], keep: list[int], res) -> pd.DataFrame:
     rows = [names[j] for j in keep]
     for col, values in zip(COEF_COLUMNS, (res.params, res.bse, res.tvalues, res.pvalues)):
         table.loc[rows, col] = np.asarray(values)
-    table["signif"] = [signif_stars(p) for p in table["Pr(>|t|)"]]
     return table
 
 
@@ -171,29 +158,3 @@ def sequential_anova(X: np.ndarray, y: np.ndarray, assign: list[int], term_label
     pval = [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)]
     columns = (df + [dfr], ss + [ssr], ms + [ssr / dfr], fval + [np.nan], pval + [np.nan])
     return pd.DataFrame(dict(zip(ANOVA_COLUMNS, columns)), index=labels + ["Residuals"])
-
-
-def summary_text(fit: LmFit, digits: int = 4) -> str:
-    """R's print.summary.lm layout."""
-    lines = ["Call:", fit.call, "", "Residuals:", _residuals_block(fit, digits), ""]
-    if fit.aliased:
-        lines.append(f"Coefficients: ({len(fit.aliased)} not defined because of singularities)")
-    else:
-        lines.append("Coefficients:")
-    lines.append(print_coefmat(fit.coefficients[COEF_COLUMNS], digits=digits))
-    lines += ["", f"Residual standard error: {format_signif(r_signif(fit.sigma, digits))} "
-                  f"on {fit.df_residual} degrees of freedom"]
-    if fit.fstatistic is not None:
-        value, df1, df2 = fit.fstatistic
-        lines.append(f"Multiple R-squared:  {format_c(fit.r_squared, digits)},\t"
-                     f"Adjusted R-squared:  {format_c(fit.adj_r_squared, digits)} ")
-        lines.append(f"F-statistic: {format_c(value, digits)} on {df1} and {df2} DF,  "
-                     f"p-value: {format_pvalue(fit.f_pvalue, digits)}")
-    return "\n".join(lines)
-
-
-def _residuals_block(fit: LmFit, digits: int) -> str:
-    if fit.df_residual > 5:
-        q = zapsmall(fit.residual_quantiles.to_numpy(), digits + 1)
-        return print_named(q, QUANTILE_NAMES, digits)
-    return print_named(fit.residuals, [str(i + 1) for i in range(fit.nobs)], digits)

@@ -5,9 +5,13 @@
 The steps are lme4's (Bates, Maechler, Bolker & Walker 2015): build X, Z and the
 relative covariance factor Lambda(theta); for each theta solve the penalized least
 squares problem (lib.engine.pls) and evaluate the profiled REML criterion or ML deviance;
-minimize it over theta by BOBYQA from lme4's start (lib.engine.optimize); run lme4's
-convergence checks (lib.engine.convergence); then read off beta, sigma and the
-conditional modes at the optimum (lib.engine.lmer_fit).
+minimize it over theta: lme4's BOBYQA stage from lme4's start, then the finish to the
+optimum (lib.engine.optimize); run lme4's convergence checks there (lib.engine.convergence);
+then read off beta, sigma and the conditional modes (lib.engine.lmer_fit).
+
+The stages are lme4's modular ones, each callable alone: `setup` (lFormula and
+mkLmerDevfun, lib.engine.lmer_problem), `optimize` (optimizeLmer and the finish),
+`LmerFit.from_optimum` (mkMerMod).
 """
 from __future__ import annotations
 
@@ -16,70 +20,49 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence, is_singular
-from lib.engine.design import complete_rows, drop_rank_deficient, linear_design
-from lib.engine.formula import Formula, FormulaError, parse_formula
+from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence
+from lib.engine.formula import Formula
 from lib.engine.lmer_fit import LmerFit
+from lib.engine.lmer_problem import LmerProblem, setup
 from lib.engine.optimize import finish, optimize_lmer
-from lib.engine.pls import PlsSystem, one_blas_thread, profiled_deviance
-from lib.engine.retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
+from lib.engine.pls import one_blas_thread
+
+__all__ = ["lmer", "setup", "optimize", "fit_problem", "refit", "LmerProblem", "LmerFit"]
 
 
-@dataclass
-class LmerProblem(ThetaLayout):
-    """Everything fixed across theta: data, design matrices and the PLS system."""
+@dataclass(frozen=True)
+class Optimum:
+    """Where the optimizer ended: theta, lme4's messages there, its trace and deriv12 (None: singular)."""
 
-    formula: Formula
-    frame: pd.DataFrame
-    X: np.ndarray
-    y: np.ndarray
-    xnames: list[str]
-    blocks: list[ReBlock]
-    system: PlsSystem
+    theta: np.ndarray
     messages: list[str]
-
-    def criterion(self, theta: np.ndarray, reml: bool) -> float:
-        """The profiled REML criterion or deviance at theta (lme4's devfun)."""
-        f = self.system.factor(np.asarray(theta, float))
-        return profiled_deviance(f, *self.X.shape, reml)
+    trace: list
+    derivs: tuple[np.ndarray, np.ndarray] | None
 
 
-def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
-    """Parse and check the model, and build its matrices (lme4's lFormula)."""
-    f = formula if isinstance(formula, Formula) else parse_formula(formula, list(data.columns))
-    if not f.random:
-        raise FormulaError("No random effects terms specified in formula")
-    if f.response is None or f.response.is_cbind:
-        raise FormulaError("lmer needs a numeric response on the left of '~'")
-    frame = complete_rows(f, data)
-    if len(frame) == 0:
-        raise FormulaError("no complete rows: every row has a missing value in the model's columns")
-    y_col = frame[f.response.name]
-    if not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
-        raise FormulaError(f"the response {f.response.name!r} must be numeric")
-    y = y_col.to_numpy(float)
-    X, names, _ = linear_design(f.fixed, frame)
-    X, names, messages = drop_rank_deficient(X, names)
-    blocks = make_blocks(f.random, frame)
-    check_blocks(blocks, len(frame))
-    if np.ptp(y) == 0:
-        raise FormulaError("the response is constant: there is no variance to split")
-    return LmerProblem(f, frame, X, y, names, blocks, PlsSystem(blocks, X, y), messages)
-
-
-def lmer(formula: str | Formula, data: pd.DataFrame, REML: bool = True) -> LmerFit:
+def lmer(formula: str | Formula, data: pd.DataFrame, REML: bool = True,
+         result: type[LmerFit] = LmerFit) -> LmerFit:
     """Fit a linear mixed model by REML (default) or maximum likelihood."""
-    prob = setup(formula, data)
-    return fit_problem(prob, REML)
+    return fit_problem(setup(formula, data), REML, result=result)
 
 
-def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> LmerFit:
-    """Optimize theta for a prepared problem and check the result as lme4 does."""
+def fit_problem(prob: LmerProblem, REML: bool, start: np.ndarray | None = None,
+                result: type[LmerFit] = LmerFit) -> LmerFit:
+    """Optimize theta for a prepared problem and build the fit there (`result`'s class)."""
     with one_blas_thread():
-        return _fit(prob, REML, start)
+        opt = optimize(prob, REML, start)
+        return result.from_optimum(prob, opt.theta, REML, opt.messages, opt.trace, opt.derivs)
 
 
-def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
+def refit(fit: LmerFit, REML: bool) -> LmerFit:
+    """The same model and data fitted again (lme4's refitML for REML=False), from the fit's theta,
+    on a problem of its own: the fit's problem is never touched."""
+    prob = setup(fit.formula, fit.problem.frame)
+    return fit_problem(prob, REML, start=fit.theta.to_numpy(), result=type(fit))
+
+
+def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> Optimum:
+    """lme4's optimizeLmer from its start, the finish to the optimum, lme4's checks there."""
     def fn(theta: np.ndarray) -> float:
         return prob.criterion(theta, REML)
 
@@ -87,10 +70,10 @@ def _fit(prob: LmerProblem, REML: bool, start: np.ndarray | None) -> LmerFit:
     opt = optimize_lmer(fn, prob.start if start is None else start, lower)
     messages = prob.messages + opt.warnings
     if not len(opt.par):
-        return LmerFit.from_optimum(prob, opt.par, REML, messages, opt.trace)
+        return Optimum(opt.par, messages, opt.trace, None)
     end = finish(fn, opt.par, opt.fval, lower, opt.trace)
     if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
         messages.append(SINGULAR_MESSAGE)
     else:
         messages += check_convergence(end.par, lower, *end.derivs)
-    return LmerFit.from_optimum(prob, end.par, REML, messages, opt.trace, end.derivs)
+    return Optimum(end.par, messages, opt.trace, end.derivs)

@@ -13,7 +13,7 @@ from lib.engine.fit_views import MixedFitViews, check_re_form
 from lib.engine.pls import Factorization, profiled_deviance
 
 if TYPE_CHECKING:
-    from lib.engine.lmer import LmerProblem
+    from lib.engine.lmer_problem import LmerProblem
 
 
 @dataclass(eq=False)
@@ -128,9 +128,3 @@ class LmerFit(MixedFitViews):
         if newdata is not None:
             return self.linear_predictor_for(newdata, population)
         return self.problem.X @ self.fixef.to_numpy() if population else self.fitted
-
-    def summary(self) -> str:
-        from lib.rprint.lme4_print import lmer_summary
-        return lmer_summary(self)
-
-

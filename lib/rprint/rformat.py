@@ -5,6 +5,8 @@ Ports of R's formatReal() (src/main/format.c) and of printCoefmat() / format.pva
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 from typing import Iterable, Sequence
 
@@ -280,12 +282,29 @@ def _unzero(cf: np.ndarray, x: np.ndarray, cols: list[int], digits: int) -> None
                 cf[i, j] = format_signif(x[i, j], max(1, digits - 1))
 
 
-def print_coefmat(table: pd.DataFrame, digits: int = 5, *, stars: bool = True,
+@dataclass(frozen=True)
+class Cells:
+    """A table as R prints it, before layout: row names, header and cell strings (stars last)."""
+
+    index: list[str]
+    header: list[str]
+    rows: list[list[str]]
+    stars: bool = False  # whether the last column holds significance stars
+
+    def frame(self) -> pd.DataFrame:
+        """The same cells as a DataFrame (what a page shows)."""
+        return pd.DataFrame(self.rows, index=self.index, columns=self.header)
+
+    def text(self) -> str:
+        """The cells laid out as R's print.default of a character matrix."""
+        return print_matrix(self.rows, self.index, self.header)
+
+
+def coefmat_cells(table: pd.DataFrame, digits: int = 5, *, stars: bool = True,
                   dig_tst: int | None = None, cs_ind: Sequence[int] | None = None,
                   tst_ind: Sequence[int] | None = None, zap_ind: Sequence[int] = (),
-                  has_pvalue: bool | None = None, na_print: str = "NA",
-                  legend: bool = True) -> str:
-    """R's printCoefmat(): estimates and SEs together, test statistics, p-values, stars.
+                  has_pvalue: bool | None = None, na_print: str = "NA") -> Cells:
+    """R's printCoefmat()'s cells: estimates and SEs together, test statistics, p-values, stars.
 
     Column positions are 0-based; defaults follow R: all but the last two columns are
     coefficients/SEs, the next is the test statistic, the last the p-value.
@@ -325,7 +344,10 @@ def print_coefmat(table: pd.DataFrame, digits: int = 5, *, stars: bool = True,
         width = max(len(m) for m in marks)
         rows = [r + [m.ljust(width)] for r, m in zip(rows, marks)]
         header.append("")
-    text = print_matrix(rows, [str(i) for i in table.index], header)
-    if show_stars and legend:
-        text += "\n" + signif_legend()
-    return text
+    return Cells([str(i) for i in table.index], header, rows, show_stars)
+
+
+def print_coefmat(table: pd.DataFrame, digits: int = 5, *, legend: bool = True, **kw) -> str:
+    """R's printCoefmat(): coefmat_cells laid out, with the significance legend under stars."""
+    cells = coefmat_cells(table, digits, **kw)
+    return cells.text() + ("\n" + signif_legend() if cells.stars and legend else "")

@@ -31,7 +31,7 @@ THETA_NAMES = ("IndID.(Intercept)", "IndID.Time.(Intercept)", "IndID.Time",
 
 @dataclass(frozen=True)
 class Lme4Stop:
-    data: str  # data slice name (lib.teach.model_builder.SLICES)
+    data: str  # data slice name (lib.data.slices)
     label: str
     theta: tuple[float, ...]
     reml_criterion: float

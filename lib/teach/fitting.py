@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lib.teach.explain import Explanation, explain
 from lib.engine.formula import FormulaError
-from lib.teach.model_builder import SLICES, load_slice
+from lib.data.slices import load_slice, slice_info
 
 
 @dataclass(eq=False)
@@ -46,7 +46,7 @@ class FitOutcome:
 
 def fit_lmer(formula: str, REML: bool, data: str) -> FitOutcome:
     """lmer(formula, data=<slice>, REML=REML), failures caught as lme4's messages."""
-    from lib.engine.lmer import lmer
+    from lib.api import lmer
     out = FitOutcome(formula, REML, data)
     t0 = time.perf_counter()
     try:
@@ -62,11 +62,11 @@ def fit_lmer(formula: str, REML: bool, data: str) -> FitOutcome:
 
 def fit_lm(formula: str, data: str) -> FitOutcome:
     """lm(formula, data=<slice>), failures caught."""
-    from lib.engine.lm import lm
+    from lib.api import lm
     out = FitOutcome(formula, False, data)
     t0 = time.perf_counter()
     try:
-        out.fit = lm(formula, load_slice(data), data_name=SLICES[data].r_name)
+        out.fit = lm(formula, load_slice(data), data_name=slice_info(data).r_name)
     except FormulaError as e:
         out.error = str(e)
     except Exception as e:

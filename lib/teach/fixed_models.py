@@ -48,7 +48,7 @@ def python_code(formula: str, time: int, famid_factor: bool) -> str:
     loader = "load_prepared" if famid_factor else "load_raw"
     return "\n".join([
         f"from lib.data.immune import {loader}",
-        "from lib.engine.lm import lm",
+        "from lib import lm",
         f"data = {loader}()",
         f'fit = lm("{formula}", data[data["Time"] == {time}],',
         f'         data_name="{data_label(time)}")',

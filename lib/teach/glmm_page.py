@@ -96,7 +96,7 @@ def r_code(model: GlmmModel, formula: str, family: str, link: str | None, nAGQ: 
 def py_code(model: GlmmModel, formula: str, family: str, link: str | None, nAGQ: int) -> str:
     extra = (f", link={link!r}" if link and link != LINKS[family][0] else "") + \
         (f", nAGQ={nAGQ}" if nAGQ != 1 else "")
-    return (f"{model.py_setup}\nfrom lib.engine.glmer import glmer\n"
+    return (f"{model.py_setup}\nfrom lib import glmer\n"
             f"fit = glmer({formula!r}, data={model.data_name}, family={family!r}{extra})\n"
             f"print(fit.summary({model.data_name!r}))\nprint(fit.ratio_table())")
 
@@ -120,7 +120,7 @@ class GlmmOutcome:
 
 def fit_glmm(key: str, family: str, link: str, terms: tuple[str, ...], nAGQ: int = 1) -> GlmmOutcome:
     """glmer for the chosen model; lme4's (or our) error in words when it cannot be fitted."""
-    from lib.engine.glmer import glmer
+    from lib.api import glmer
 
     model = MODELS[key]
     formula = formula_for(model, terms)
@@ -261,7 +261,7 @@ class NormalMisfit:
 
 def normal_misfit(formula: str = "Low ~ Sex * Time + (1 | FamID)") -> NormalMisfit:
     """lmer on the 0/1 outcome: fitted values leave [0, 1] and residuals fall in two bands."""
-    from lib.engine.lmer import lmer
+    from lib.api import lmer
 
     d = load_binary()
     fit = lmer(formula, d, REML=True)

@@ -5,19 +5,22 @@ terms, the random terms (grouping factor, intercept and/or slopes, correlated `|
 uncorrelated `||`), REML or ML, and a named data slice. `build_formula` writes it as
 the formula lme4 would print (R's deparse spacing), checked by
 `lib.engine.formula.parse_formula`; `lme4_call` and `lib_call` give the R and Python code
-that fit it; `load_slice` gives the data behind each slice name, so fits can be
-cached by (formula, REML, slice name) rather than by a hash of a data frame.
+that fit it, on a data slice named as lib.data.slices names it (so fits are cached by
+(formula, REML, slice name) rather than by a hash of a data frame).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from lib.data.idcoding import Example
+from lib.data.slices import slice_info
 from lib.engine.formula import Formula, FormulaError, parse_formula
 
 RESPONSE = "IgG"
@@ -25,103 +28,48 @@ FIXED_OPTIONS = ("Sex", "Time", "Sex:Time")
 GROUP_OPTIONS = ("FamID", "IndID", "Sex:IndID")
 SLOPE_OPTIONS = ("Sex", "Time")
 
-# The row R's read.csv reads one unit in the last place off (see shared/reference/README.md):
-# row 781 of ImmuneData.csv, 0-based index 780 (FamID 2, IndID 45, Time 3, M).
-R_READ_ROW = 780
-R_READ_TEXT = "136.508461815215"
+# -- the code that makes each data slice ------------------------------------------------
+
+_PY_IMPORT = "from lib import load_prepared\nImmuneDat = load_prepared()"
+_R_SETUP = MappingProxyType({
+    "time0": 'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
+             'ImmuneDat <- read.csv("ImmuneData.csv")\n'
+             "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
+             "Sex=as.factor(Sex))\nInitIgG <- ImmuneDat %>% filter(Time==0)",
+    "all": 'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
+           'ImmuneDat <- read.csv("ImmuneData_exact.csv")  # the correctly rounded values\n'
+           "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
+           "Sex=as.factor(Sex))",
+    "all_r_read": 'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
+                  'ImmuneDat <- read.csv("ImmuneData.csv")  # R reads row 781 one ulp high\n'
+                  "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
+                  "Sex=as.factor(Sex))",
+})
+_PY_SETUP = MappingProxyType({
+    "time0": _PY_IMPORT + '\nInitIgG = ImmuneDat[ImmuneDat["Time"] == 0].reset_index(drop=True)',
+    "all": _PY_IMPORT,
+    "all_r_read": _PY_IMPORT + "\nfrom lib.data.slices import flip_r_reading\n"
+                  "ImmuneDat = flip_r_reading(ImmuneDat)  # IgG[780] one ulp up, as R reads it",
+})
 
 
-# -- data slices ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DataSlice:
-    """A named data set a model can be fitted to."""
-
-    name: str
-    label: str
-    r_name: str  # the tutorial's name for it in R
-    r_setup: str  # R code that makes it, after the tutorial's setup
-    py_setup: str  # Python code that makes it with this project's lib
-    loader: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+def r_setup(data: str) -> str:
+    """R code that makes a slice's data, after which its r_name holds it."""
+    if data in _R_SETUP:
+        return _R_SETUP[data]
+    return ("# the same small example, written out from Python:\n"
+            "toy <- read.csv(\"toy.csv\"); toy$Family <- factor(toy$Family)\n"
+            "toy$Individual <- factor(toy$Individual); toy$UniqueID <- factor(toy$UniqueID)")
 
 
-def _immune() -> pd.DataFrame:
-    from lib.data.immune import load_prepared
-    return load_prepared()
-
-
-def _time0() -> pd.DataFrame:
-    df = _immune()
-    return df[df["Time"] == 0].reset_index(drop=True)
-
-
-def _as_r_reads() -> pd.DataFrame:
-    return flip_r_reading(_immune())
-
-
-def flip_r_reading(df: pd.DataFrame, row: int = R_READ_ROW) -> pd.DataFrame:
-    """ImmuneData with row 781's IgG as R's read.csv parses it: one ulp above pandas' value."""
-    out = df.copy()
-    col = out.columns.get_loc("IgG")
-    out.iloc[row, col] = np.nextafter(out.iloc[row, col], np.inf)
-    return out
-
-
-_PY_IMPORT = "from lib.data.immune import load_prepared\nImmuneDat = load_prepared()"
-SLICES: dict[str, DataSlice] = {
-    "time0": DataSlice(
-        "time0", "Time 0 only (InitIgG, 270 rows)", "InitIgG",
-        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
-        'ImmuneDat <- read.csv("ImmuneData.csv")\n'
-        "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
-        "Sex=as.factor(Sex))\nInitIgG <- ImmuneDat %>% filter(Time==0)",
-        _PY_IMPORT + '\nInitIgG = ImmuneDat[ImmuneDat["Time"] == 0].reset_index(drop=True)',
-        _time0),
-    "all": DataSlice(
-        "all", "All 18 times (ImmuneDat, 4,860 rows)", "ImmuneDat",
-        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
-        'ImmuneDat <- read.csv("ImmuneData_exact.csv")  # the correctly rounded values\n'
-        "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
-        "Sex=as.factor(Sex))",
-        _PY_IMPORT, _immune),
-    "all_r_read": DataSlice(
-        "all_r_read", "All times, row 781 as R's read.csv reads it", "ImmuneDat",
-        'library(dplyr)  # %>%, mutate() and filter(), as the tutorial uses them\n'
-        'ImmuneDat <- read.csv("ImmuneData.csv")  # R reads row 781 one ulp high\n'
-        "ImmuneDat <- ImmuneDat %>% mutate(IndID=as.factor(IndID), FamID=as.factor(FamID), "
-        "Sex=as.factor(Sex))",
-        _PY_IMPORT + "\nfrom lib.teach.model_builder import flip_r_reading\n"
-        "ImmuneDat = flip_r_reading(ImmuneDat)  # IgG[780] one ulp up, as R reads it",
-        _as_r_reads),
-}
-MAIN_SLICES = ("time0", "all")
-
-
-def register_slice(sl: DataSlice) -> DataSlice:
-    """Add a data slice (e.g. a page's small example) under its name."""
-    SLICES[sl.name] = sl
-    return sl
-
-
-@lru_cache(maxsize=16)
-def _load_cached(name: str) -> pd.DataFrame:
-    return SLICES[name].loader()
-
-
-def load_slice(name: str) -> pd.DataFrame:
-    """The data of a slice (a fresh copy; the loaded frame is cached)."""
-    if name not in SLICES and name.startswith("idcoding:"):
-        from lib.data.idcoding import ensure_slice
-        ensure_slice(name)
-    if name not in SLICES:
-        raise KeyError(f"unknown data slice {name!r}; known: {', '.join(SLICES)}")
-    return _load_cached(name).copy()
-
-
-def slice_frame(name: str) -> pd.DataFrame:
-    """The cached frame itself, for read-only use (no copy)."""
-    load_slice(name)
-    return _load_cached(name)
+def py_setup(data: str) -> str:
+    """Python code (with lib) that makes a slice's data under its r_name."""
+    if data in _PY_SETUP:
+        return _PY_SETUP[data]
+    ex = Example.from_slice_name(data)
+    return ("from lib.data.idcoding import Example, example_data\n"
+            f"toy = example_data(Example(sizes={tuple(ex.sizes)!r}, reps={ex.reps}, sd_family={ex.sd_family:g}, "
+            f"sd_individual={ex.sd_individual:g}, sd_residual={ex.sd_residual:g}, seed={ex.seed}))")
 
 
 # -- model specification ------------------------------------------------------
@@ -304,28 +252,28 @@ def display_name(spec: ModelSpec, fallback: str = "model") -> str:
 def lme4_fit_lines(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The lmer call and summary in R, without the data setup."""
     reml = "" if REML else ", REML=FALSE"
-    return f"{name} <- lmer({formula}, data={SLICES[data].r_name}{reml})\nsummary({name})"
+    return f"{name} <- lmer({formula}, data={slice_info(data).r_name}{reml})\nsummary({name})"
 
 
 def lib_fit_lines(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The lmer call and summary with this project's lib, without the data setup."""
-    return f'{name} = lmer("{formula}", data={SLICES[data].r_name}, REML={REML})\nprint({name}.summary())'
+    return f'{name} = lmer("{formula}", data={slice_info(data).r_name}, REML={REML})\nprint({name}.summary())'
 
 
 def lme4_call(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The R call, in the tutorial's style."""
-    return f"library(lme4)\n{SLICES[data].r_setup}\n{lme4_fit_lines(formula, REML, data, name)}"
+    return f"library(lme4)\n{r_setup(data)}\n{lme4_fit_lines(formula, REML, data, name)}"
 
 
 def lib_call(formula: str, REML: bool, data: str, name: str = "model") -> str:
     """The Python call with this project's lib."""
-    return f"from lib.engine.lmer import lmer\n{SLICES[data].py_setup}\n{lib_fit_lines(formula, REML, data, name)}"
+    return f"from lib import lmer\n{py_setup(data)}\n{lib_fit_lines(formula, REML, data, name)}"
 
 
 def lm_calls(formula: str, data: str, name: str = "model") -> tuple[str, str]:
     """R and Python code for an lm fit on a slice."""
-    sl = SLICES[data]
-    r = f"{sl.r_setup}\n{name} <- lm({formula}, data={sl.r_name})\nsummary({name})"
-    py = (f"from lib.engine.lm import lm\n{sl.py_setup}\n"
-          f'{name} = lm("{formula}", data={sl.r_name})\nprint({name}.summary())')
+    r_name = slice_info(data).r_name
+    r = f"{r_setup(data)}\n{name} <- lm({formula}, data={r_name})\nsummary({name})"
+    py = (f"from lib import lm\n{py_setup(data)}\n"
+          f'{name} = lm("{formula}", data={r_name})\nprint({name}.summary())')
     return r, py

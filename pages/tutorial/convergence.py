@@ -9,6 +9,7 @@ from lib.teach.explain import explain
 from ui.charts.mixed import SEX_COLOURS, optimizer_trace
 from lib.rprint.rformat import format_signif
 from ui import mixed as ui
+from lib.data.slices import R_READ_TEXT, slice_frame
 
 import altair as alt
 
@@ -47,7 +48,7 @@ if outcome is not None and outcome.ok:
 
 st.header("Why: one IndID code, two people")
 ui.tutorial_note('`Ind1 <- ImmuneDat %>% filter(IndID=="1"); print(Ind1)`')
-full = mb.slice_frame("all")
+full = slice_frame("all")
 ind1 = full[full["IndID"].astype(str) == "1"]
 left, right = st.columns([1, 1.2])
 with left:
@@ -76,7 +77,7 @@ st.markdown(
     f"""
 The tutorial's message is not what lme4 says on the exact data. R's `read.csv` reads one of
 the 4,860 IgG values of ImmuneData.csv — row 781 (FamID 2, IndID 45, Time 3, M), written
-`{mb.R_READ_TEXT}` — as **136.50846181521501**, one unit in the last place (ulp) above the
+`{R_READ_TEXT}` — as **136.50846181521501**, one unit in the last place (ulp) above the
 correctly rounded **136.50846181521499** that pandas (and this app) reads. Every other model is
 unmoved. MModTime3 is not:
 
@@ -95,7 +96,7 @@ in the model box above and refit to see this engine's verdict.
 @st.cache_data(max_entries=4, show_spinner="Re-running lme4's convergence check …")
 def lme4_check(data: str):
     stop = LME4_STOPS[data]
-    res = check_at(mb.slice_frame(data), stop.theta)
+    res = check_at(slice_frame(data), stop.theta)
     return res, gradient_table(res)
 
 

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from ui.charts.immune import igg_by_family, igg_over_time
-from lib.data.immune import (individual_choices, individuals_per_family, load_prepared, load_raw,
-                      str_summary, to_wide)
+from lib.data.immune import individual_choices, individuals_per_family, load_prepared, load_raw, to_wide
+from lib.rprint.rstr import str_summary
 
 raw, prepared = load_raw(), load_prepared()
 

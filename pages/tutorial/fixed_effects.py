@@ -4,7 +4,7 @@ import streamlit as st
 from lib.data.immune import load_prepared
 from lib.teach.fixed_models import build_formula, data_at, data_label, python_code, r_code
 from lib.engine.formula import FormulaError
-from lib.engine.lm import LmFit, lm
+from lib.api import LmModel as LmFit, lm
 from lib.teach.param_count import MAX_DEGREE, crossed_formula, design_count, tutorial_items
 
 FACTOR, INTEGER = "a factor (after as.factor)", "an integer (as read.csv reads it)"

@@ -3,7 +3,7 @@ import streamlit as st
 
 from lib.teach import glmm_page as gp
 from ui.charts.immune import glmm_predictions, normal_model_residuals
-from lib.engine.compare import anova
+from lib.api import anova
 from lib.engine.family import LINKS
 
 

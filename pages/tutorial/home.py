@@ -50,7 +50,7 @@ st.markdown(
 | **lme4**: `lmer()`, `summary(lmer)` | `lib.engine.lmer`: the same penalised least squares and BOBYQA optimiser (NLopt) as lme4 |
 | **lmtest**: `lrtest(m1, m2)` | `lib.lrtest` |
 | `anova(m1, m2)` on `lmer` fits (ML refit) | `lib.anova` |
-| `str()`, `as.factor()` | `lib.data.immune.str_summary()`, `lib.data.immune.load_prepared()` |
+| `str()`, `as.factor()` | `lib.rprint.rstr.str_summary()`, `lib.data.immune.load_prepared()` |
 | `format()`, `format.pval()`, `printCoefmat()` | `lib.rprint.rformat` |
 
 Formulas are written in R's syntax (`IgG ~ Sex * FamID`, `(1 | FamID)`) and read by a strict

@@ -8,6 +8,7 @@ from lib.engine.profile_curves import reml_ml_curves
 from lib.teach.reml_ml import COMPARISONS, side_by_side
 from lib.rprint.rformat import format_numbers
 from ui import mixed as ui
+from lib.data.slices import slice_frame
 
 st.title("ML vs REML")
 st.markdown(
@@ -76,7 +77,7 @@ if not single:
 
 @st.cache_data(max_entries=16, show_spinner="Evaluating the criteria over a grid …")
 def curves_for(formula: str, data: str):
-    curves, opts = reml_ml_curves(formula, mb.slice_frame(data))
+    curves, opts = reml_ml_curves(formula, slice_frame(data))
     optima = pd.DataFrame([{"method": o.method, "sd": o.sd, "theta": o.theta, "sigma": o.sigma,
                             "criterion": o.criterion, "relative": 0.0,
                             "label": f"{o.method}: {o.sd:.3f}"} for o in opts])

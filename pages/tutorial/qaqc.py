@@ -6,6 +6,7 @@ from lib.data.immune import individual_labels
 from ui.charts.mixed import individual_fits, qq_plot, residual_spread, residuals_vs_fitted
 from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread as spread_table, spread_summary
 from ui import mixed as ui
+from lib.data.slices import slice_frame
 
 st.title("QA/QC")
 st.markdown(
@@ -20,13 +21,13 @@ spec, outcome, name = ui.chosen_model("qa", mb.tutorial_spec("MModTime4"), "MMod
 if outcome is None or not outcome.ok:
     st.stop()
 fit = outcome.fit
-data = mb.slice_frame(outcome.data)
+data = slice_frame(outcome.data)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Drawing the residual plots …")
 def residual_charts(formula: str, REML: bool, data_name: str, label: str):
     f = ui.fit(formula, REML, data_name).fit
-    d = mb.slice_frame(data_name)
+    d = slice_frame(data_name)
     r = f.residuals()
     return (residuals_vs_fitted(d, f.fitted, r, f"{label}: residuals against fitted values"),
             qq_plot(r, f"{label}: normal QQ plot of the residuals"))
@@ -74,7 +75,7 @@ if outcome.data == "all" and mb.tutorial_name(outcome.formula, "all") not in ("M
     candidates[f"{name} (on screen)"] = outcome
 residuals = {k: (o.fit.residuals() if callable(o.fit.residuals) else o.fit.residuals)
              for k, o in candidates.items() if o.ok}
-spread = spread_table(residuals, mb.slice_frame("all")["Time"].to_numpy())
+spread = spread_table(residuals, slice_frame("all")["Time"].to_numpy())
 st.altair_chart(residual_spread(spread), width="stretch")
 summary = spread_summary(spread)
 st.table(summary.set_index("model").map(lambda v: f"{v:.3f}"))

@@ -6,6 +6,7 @@ from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_varian
 from ui.charts.mixed import family_effects
 from lib.rprint.rformat import format_signif
 from ui import mixed as ui
+from lib.data.slices import slice_frame
 
 st.title("Random effects & the LMM")
 st.markdown(
@@ -66,8 +67,8 @@ else:
 - **Residual.** The *Residual* variance is what family does not explain: about the same
   as lm's σ² here, since both models take the family differences out of it.
 """)
-    means = group_means(lmfit, fit, mb.slice_frame(outcome.data) if "FamID" in mb.slice_frame(outcome.data)
-                        else mb.slice_frame(lm_data))
+    means = group_means(lmfit, fit, slice_frame(outcome.data) if "FamID" in slice_frame(outcome.data)
+                        else slice_frame(lm_data))
     if (means["model"].nunique() == 2):
         st.altair_chart(family_effects(means), width="stretch")
     else:

@@ -5,6 +5,7 @@ from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import comparison_notes
 from ui.charts.mixed import igg_lines, igg_scatter_smooth, residuals_vs_fitted
 from ui import mixed as ui
+from lib.data.slices import slice_frame
 
 st.title("Random regression over time")
 st.markdown(
@@ -17,7 +18,7 @@ regression whose intercept and slope vary at random among families (**random reg
 
 @st.cache_resource(max_entries=2, show_spinner="Drawing 4,860 measurements …")
 def overview_charts():
-    data = mb.slice_frame("all")
+    data = slice_frame("all")
     return igg_scatter_smooth(data), igg_lines(data)
 
 
@@ -35,7 +36,7 @@ lreg_formula, lreg_data = mb.LM_FORMULAS["LReg"]
 ui.tutorial_note(f"`LReg <- lm({lreg_formula}, data=ImmuneDat); qplot(predict(LReg), residuals(LReg))`")
 lreg = ui.fit_linear(lreg_formula, lreg_data)
 if lreg.ok:
-    st.altair_chart(residuals_vs_fitted(mb.slice_frame(lreg_data), lreg.fit.fitted, lreg.fit.residuals,
+    st.altair_chart(residuals_vs_fitted(slice_frame(lreg_data), lreg.fit.fitted, lreg.fit.residuals,
                                         "LReg: residuals against predictions"), width="stretch")
     st.markdown(f"LReg spends **{len(lreg.fit.coef_names)} coefficients** on a line per family and per "
                 "IndID code. Its residuals are centred on zero but **heteroskedastic**: their spread "

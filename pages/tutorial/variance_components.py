@@ -3,10 +3,11 @@ import pandas as pd
 import streamlit as st
 
 from lib.teach import model_builder as mb
-from lib.data.idcoding import Example, example_slice, id_tables, is_uniquely_coded, shared_codes, unique_ids
+from lib.data.idcoding import Example, id_tables, is_uniquely_coded, shared_codes, unique_ids
 from ui.charts.mixed import toy_data
 from lib.rprint.rformat import format_signif
 from ui import mixed as ui
+from lib.data.slices import slice_frame
 
 st.title("Variance components & ID coding")
 st.markdown(
@@ -31,8 +32,8 @@ n2 = c2.slider("Individuals in family 2", 2, 8, 4, key="vc_n2")
 reps = c3.slider("Measurements per individual", 2, 12, 6, key="vc_reps")
 seed = c4.number_input("Random seed", 1, 999, 1, key="vc_seed")
 ex = Example(sizes=(n1, n2), reps=int(reps), seed=int(seed))
-toy = example_slice(ex)
-data = mb.slice_frame(toy.name)
+toy = ex.slice_name
+data = slice_frame(toy)
 non, uniq = id_tables(ex.sizes)
 
 left, right = st.columns(2)
@@ -51,8 +52,8 @@ numbered 1, 2, … again inside each family, so a model given only `Individual` 
 (family SD {ex.sd_family:g}, individual SD {ex.sd_individual:g}, residual SD {ex.sd_residual:g}).
 """)
 
-naive = ui.fit("y ~ 1 + (1 | Individual)", True, toy.name)
-fixed = ui.fit("y ~ 1 + (1 | UniqueID)", True, toy.name)
+naive = ui.fit("y ~ 1 + (1 | Individual)", True, toy)
+fixed = ui.fit("y ~ 1 + (1 | UniqueID)", True, toy)
 
 
 def _variance(outcome, group):
@@ -100,13 +101,13 @@ st.subheader("Try the codings yourself")
 st.markdown("Pick the grouping factor: `Individual` (non-unique), `UniqueID` (recoded), the nested "
             "`Individual:Family` (what `Family/Individual` adds), and `Family` itself. With only two "
             "families, a Family variance is barely estimable — expect a very uncertain or zero estimate.")
-default = mb.ModelSpec((), (mb.RandomSpec("Individual"),), True, toy.name, "y")
-ui.chosen_model("vc", default, "toy_model", slices=[toy.name], fixed_options=(), slope_options=(),
+default = mb.ModelSpec((), (mb.RandomSpec("Individual"),), True, toy, "y")
+ui.chosen_model("vc", default, "toy_model", slices=[toy], fixed_options=(), slope_options=(),
                 groups=("Individual", "UniqueID", "Individual:Family", "Family"), response="y",
                 n_terms=2, title="Random terms for the small example")
 
 st.header("In ImmuneData: one IndID code, two people")
-full = mb.slice_frame("all")
+full = slice_frame("all")
 sexes = shared_codes(full, "Sex", "IndID")
 fams = shared_codes(full, "FamID", "IndID")
 n_sex_ind = (full["Sex"].astype(str) + ":" + full["IndID"].astype(str)).nunique()

@@ -1,0 +1,102 @@
+"""glmer's deviance functions (lme4's devfun closures for its two stages): PIRLS at given parameters,
+then the Laplace approximation or adaptive Gauss-Hermite quadrature."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lib.engine.glmer_problem import GlmerProblem
+from lib.engine.pirls import GlmResponse, Pirls
+
+TOL_PWRSS = 1e-7  # lme4's tolPwrss
+
+@dataclass
+class Trace:
+    rows: list = field(default_factory=list)
+
+    def add(self, stage: int, f: float, pars: np.ndarray) -> None:
+        self.rows.append((stage, f, np.asarray(pars, float).copy()))
+
+
+def ghrule(k: int) -> np.ndarray:
+    """lme4's GHrule(k): nodes z, weights w (summing to 1) and log dnorm(z)."""
+    z, w = np.polynomial.hermite_e.hermegauss(k)
+    w = w / w.sum()
+    return np.column_stack([z, w, -0.5 * z * z - 0.5 * np.log(2 * np.pi)])
+
+
+class Devfuns:
+    """lme4's devfun closures: the PIRLS state, lp0 and the offset live here."""
+
+    def __init__(self, prob: GlmerProblem, trace: Trace):
+        self.prob, self.trace = prob, trace
+        resp = GlmResponse(prob.family, prob.y, prob.weights, prob.n, prob.offset.copy(),
+                           prob.offset + prob.family.linkfun(prob.mustart))
+        self.pirls = Pirls(prob.pls, resp, TOL_PWRSS)
+        self.nth = prob.ntheta
+        self.nAGQ = 0
+        self.gq = None
+        self.exact = False  # PIRLS to round-off (the finish) instead of lme4's tolerance
+        # mkGlmerDevfun: one PIRLS run (u and beta) at the starting theta
+        self.pirls.update(prob.start, with_beta=True)
+        self.lp0 = self.pirls.lin_pred()
+
+    def stage1(self, theta: np.ndarray) -> float:
+        self._start(theta, self.prob.offset, with_beta=True)
+        self._pirls(theta, True)
+        v = self.pirls.laplace()
+        self.trace.add(1, v, theta)
+        return v
+
+    def stage2(self, pars: np.ndarray) -> float:
+        theta, beta = pars[:self.nth], pars[self.nth:]
+        self._start(theta, self.prob.offset + (self.prob.X @ beta if len(beta) else 0.0), with_beta=False)
+        self._pirls(theta, False)
+        v = self.pirls.laplace() if self.nAGQ <= 1 else self._agq()
+        self.trace.add(2, v, pars)
+        return v
+
+    def _start(self, theta: np.ndarray, offset: np.ndarray, with_beta: bool) -> None:
+        """Where PIRLS starts: lme4's lp0 (every evaluation alike), or, run to round-off, the modes
+        of the previous evaluation (its answer does not depend on the start; that saves iterations)."""
+        resp, p = self.pirls.resp, self.pirls
+        if self.exact and p.with_beta == with_beta and p.decomp is not None:
+            p.theta = np.asarray(theta, float)
+            resp.offset = offset
+            resp.update_mu(p.lin_pred())
+            return
+        resp.offset = self.prob.offset
+        resp.update_mu(self.lp0)
+        resp.offset = offset
+
+    def _pirls(self, theta: np.ndarray, with_beta: bool) -> None:
+        if self.exact:
+            self.pirls.solve_exactly(theta, with_beta)
+        else:
+            self.pirls.update(theta, with_beta)
+
+    def _agq(self) -> float:
+        """lme4's glmerAGQ: adaptive Gauss-Hermite quadrature for one scalar term."""
+        p, prob = self.pirls, self.prob
+        fam, resp = prob.family, p.resp
+        codes = prob.blocks[0].factor.codes
+        q = prob.pls.q
+        u = p.delu.copy()
+
+        def devc(uu: np.ndarray) -> np.ndarray:
+            dr = fam.dev_resid(resp.y, resp.mu, resp.weights)
+            return uu * uu + np.bincount(codes, dr, minlength=q)
+
+        devc0 = devc(u)
+        sd = 1.0 / p.decomp.L1[:, 0, 0]
+        mult = np.zeros(q)
+        for z, w, ldn in self.gq:
+            if z == 0:
+                mult += w
+            else:
+                uu = u + z * sd
+                resp.update_mu(prob.pls.z_lambda_times(p.theta, uu))
+                mult += np.exp(-0.5 * (devc(uu) - devc0) - ldn) * w / np.sqrt(2 * np.pi)
+        resp.update_mu(p.lin_pred())
+        return float(devc0.sum() + p.decomp.ldL2 - 2 * np.log(np.prod(mult)))

@@ -1,0 +1,56 @@
+"""lmer's problem: the model parsed and checked, its matrices, and the profiled criterion as a function
+of theta (lme4's lFormula and mkLmerDevfun). Fixed during a fit and read-only after it: anything
+that refits (an ML refit, a profile, a bootstrap) sets up its own."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.engine.design import complete_rows, drop_rank_deficient, linear_design
+from lib.engine.formula import Formula, FormulaError, parse_formula
+from lib.engine.pls import PlsSystem, profiled_deviance
+from lib.engine.retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
+
+
+@dataclass
+class LmerProblem(ThetaLayout):
+    """Everything fixed across theta: data, design matrices and the PLS system."""
+
+    formula: Formula
+    frame: pd.DataFrame
+    X: np.ndarray
+    y: np.ndarray
+    xnames: list[str]
+    blocks: list[ReBlock]
+    system: PlsSystem
+    messages: list[str]
+
+    def criterion(self, theta: np.ndarray, reml: bool) -> float:
+        """The profiled REML criterion or deviance at theta (lme4's devfun)."""
+        f = self.system.factor(np.asarray(theta, float))
+        return profiled_deviance(f, *self.X.shape, reml)
+
+
+def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
+    """Parse and check the model, and build its matrices (lme4's lFormula)."""
+    f = formula if isinstance(formula, Formula) else parse_formula(formula, list(data.columns))
+    if not f.random:
+        raise FormulaError("No random effects terms specified in formula")
+    if f.response is None or f.response.is_cbind:
+        raise FormulaError("lmer needs a numeric response on the left of '~'")
+    frame = complete_rows(f, data)
+    if len(frame) == 0:
+        raise FormulaError("no complete rows: every row has a missing value in the model's columns")
+    y_col = frame[f.response.name]
+    if not pd.api.types.is_numeric_dtype(y_col) or pd.api.types.is_bool_dtype(y_col):
+        raise FormulaError(f"the response {f.response.name!r} must be numeric")
+    y = y_col.to_numpy(float)
+    X, names, _ = linear_design(f.fixed, frame)
+    X, names, messages = drop_rank_deficient(X, names)
+    blocks = make_blocks(f.random, frame)
+    check_blocks(blocks, len(frame))
+    if np.ptp(y) == 0:
+        raise FormulaError("the response is constant: there is no variance to split")
+    return LmerProblem(f, frame, X, y, names, blocks, PlsSystem(blocks, X, y), messages)

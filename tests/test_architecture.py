@@ -25,6 +25,6 @@ def test_public_api():
     assert small.summary().startswith("Linear mixed model fit by REML ['lmerMod']")
     assert lrtest(big, small).text.startswith("Likelihood ratio test")
     assert str(anova(big, small)).startswith("refitting model(s) with ML (instead of REML)")
-    assert lm("IgG ~ Sex", t0).summary().startswith("\nCall:") or "Call:" in lm("IgG ~ Sex", t0).summary()
+    assert lm("IgG ~ Sex", t0).summary().startswith("Call:")
     assert load_raw()["FamID"].dtype.kind == "i" and callable(glmer)
-    assert parse_formula("y ~ x + (1 | g)").random and issubclass(FormulaError, Exception)
+    assert parse_formula("y ~ x + (1 | g)", ["y", "x", "g"]).random and issubclass(FormulaError, Exception)

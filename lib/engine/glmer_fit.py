@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lib.engine.glmer_problem import GlmerProblem
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class GlmerFit(MixedFitViews):
     has_residual = False
 
@@ -43,9 +43,7 @@ class GlmerFit(MixedFitViews):
     optimizer: str = "Nelder_Mead"
     evaluations: int = 0
     unsc: np.ndarray | None = field(repr=False, default=None)  # pp$unsc() at the final weights
-    data_name: str | None = None
     object_class: str = "glmerMod"
-    vcov_warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_optimum(cls, prob: "GlmerProblem", dev: "Devfuns", par: np.ndarray, fval: float,
@@ -120,15 +118,14 @@ class GlmerFit(MixedFitViews):
 
     # -- fixed effects --------------------------------------------------------------
     @cached_property
-    def vcov(self) -> pd.DataFrame:
-        """vcov.merMod: from the finite-difference Hessian when there is one, else from R_X."""
-        nth = len(self.theta)
-        V = self.unsc.copy()
+    def _vcov(self) -> tuple[pd.DataFrame, tuple[str, ...]]:
+        """vcov.merMod: from the finite-difference Hessian when there is one, else from R_X
+        (with lme4's warning)."""
+        nth, V, warnings = len(self.theta), self.unsc.copy(), ()
         if self.derivs is not None and self.derivs[1].shape[0] > nth:
             H = self.derivs[1]
             try:
-                h = np.linalg.solve(H, np.eye(H.shape[0]))
-                h = h[nth:, nth:]
+                h = np.linalg.solve(H, np.eye(H.shape[0]))[nth:, nth:]
                 Vh = h + h.T
                 bad = not np.all(np.isfinite(Vh)) or np.linalg.eigvalsh(Vh).min() <= 0
             except np.linalg.LinAlgError:
@@ -136,11 +133,18 @@ class GlmerFit(MixedFitViews):
             if not bad:
                 V = Vh
             else:
-                self.vcov_warnings.append(
-                    "variance-covariance matrix computed from finite-difference Hessian is\n"
-                    "not positive definite or contains NA values: falling back to var-cov "
-                    "estimated from RX")
-        return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index)
+                warnings = ("variance-covariance matrix computed from finite-difference Hessian is\n"
+                            "not positive definite or contains NA values: falling back to var-cov "
+                            "estimated from RX",)
+        return pd.DataFrame(V, index=self.fixef.index, columns=self.fixef.index), warnings
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        return self._vcov[0]
+
+    @property
+    def vcov_warnings(self) -> tuple[str, ...]:
+        return self._vcov[1]
 
     @property
     def z(self) -> pd.Series:

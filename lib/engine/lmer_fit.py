@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from lib.engine.lmer_problem import LmerProblem
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class LmerFit(MixedFitViews):
     formula: Formula
     REML: bool

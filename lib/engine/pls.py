@@ -97,9 +97,11 @@ class _DenseCoupling:
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         """C Bsp as a dense m x q1 matrix (kept for the B of the latest factor)."""
-        if self._last[0] is not B:
-            self._last = (B, (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1))
-        return self._last[1]
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last[0] is not B:
+            last = (B, (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1))
+            self._last = last
+        return last[1]
 
     def gram(self, B: np.ndarray) -> np.ndarray:
         CB = self.matrix(B)
@@ -360,10 +362,11 @@ class PlsSystem:
     # -- Lambda(theta) block by block, and the trailing G = blockdiag(I (x) T_b ..., I)
     def Ts(self, theta: np.ndarray) -> list[np.ndarray]:
         """Each term's T at theta (kept for the latest theta: an evaluation asks several times)."""
-        key = theta.tobytes()
-        if self._T_at[0] != key:
-            self._T_at = (key, [b.T(theta[s]) for b, s in zip(self.blocks, self.slices)])
-        return self._T_at[1]
+        key, at = theta.tobytes(), self._T_at  # one read: another thread may replace it meanwhile
+        if at[0] != key:
+            at = (key, [b.T(theta[s]) for b, s in zip(self.blocks, self.slices)])
+            self._T_at = at
+        return at[1]
 
     def _rest_T(self, theta: np.ndarray):
         return [(at, b, T) for (at, b), T in zip(self._rest, self.Ts(theta)[1:])]

@@ -593,7 +593,6 @@ def summary_text(fit, head: list[str], extra: list[tuple[str, str]], coefs, msg_
     (glmer's Weights), `coefs` the fixed-effects table, `msg_fit` what the message
     helpers read (messages and optimizer).
     """
-    data_name = data_name if data_name is not None else getattr(fit, "data_name", None)
     out = list(head)
     out.append(cat_fill(["Formula:"] + formula_lines(fit)))
     if data_name:

@@ -132,7 +132,6 @@ def fit_glmm(key: str, family: str, link: str, terms: tuple[str, ...], nAGQ: int
     t0 = time.perf_counter()
     try:
         out.fit = glmer(formula, load_model_data(key), family=family, link=link, nAGQ=nAGQ)
-        out.fit.data_name = model.data_name
     except (FormulaError, FamilyError) as e:
         out.error = _explain_error(model, family, str(e))
     except PirlsError as e:

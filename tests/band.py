@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Callable
 
 import numpy as np
-
 from conftest import shared_dir
 
 CRIT_TOL = 1e-6

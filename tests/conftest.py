@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+GOLDEN = TESTS / "golden" / "lme4"  # R's printed output (golden/lme4/make_golden.R)
+EXTRA_REFERENCE = TESTS / "reference" / "extra_optimum.json"  # reference/extra_optimum.R
 
 
 def shared_dir() -> Path:

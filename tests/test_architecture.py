@@ -18,7 +18,17 @@ def test_import_contracts_are_kept():
 
 
 def test_public_api():
-    from lib import FormulaError, anova, glmer, lm, lmer, load_prepared, load_raw, lrtest, parse_formula
+    from lib import (
+        FormulaError,
+        anova,
+        glmer,
+        lm,
+        lmer,
+        load_prepared,
+        load_raw,
+        lrtest,
+        parse_formula,
+    )
     data = load_prepared()
     t0 = data[data["Time"] == 0]
     small, big = lmer("IgG ~ Sex + (1 | FamID)", t0), lmer("IgG ~ Sex + (Sex | FamID)", t0)
@@ -28,3 +38,15 @@ def test_public_api():
     assert lm("IgG ~ Sex", t0).summary().startswith("Call:")
     assert load_raw()["FamID"].dtype.kind == "i" and callable(glmer)
     assert parse_formula("y ~ x + (1 | g)", ["y", "x", "g"]).random and issubclass(FormulaError, Exception)
+
+
+def test_fits_keep_the_declared_contract():
+    """Every reader reads fits through lib.engine.contract; both kinds of mixed fit satisfy it."""
+    from lib.api import glmer, lmer
+    from lib.data.glmm_data import load_counts
+    from lib.data.slices import slice_frame
+    from lib.engine.contract import Comparable, MixedFit
+    for fit in (lmer("IgG ~ Sex + (1 | FamID)", slice_frame("time0")),
+                glmer("Count ~ Dose + (1 | Site)", load_counts(), family="poisson")):
+        assert isinstance(fit, MixedFit) and isinstance(fit, Comparable)
+        assert fit.object_class in ("lmerMod", "glmerMod") and isinstance(fit.all_messages, list)

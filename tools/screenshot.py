@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from playwright.sync_api import sync_playwright
 
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_server, wait_until_rendered
+from tools.serve import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REPO,
+    streamlit_server,
+    wait_until_rendered,
+)
 
 OUT = REPO / "docs" / "screenshot.png"
 

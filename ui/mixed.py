@@ -13,14 +13,16 @@ from typing import Sequence
 import pandas as pd
 import streamlit as st
 
-from lib.teach import model_builder as mb
 from lib.api import anova, lrtest
-from lib.rprint.lme4_print import fixef_table as tidy_fixef, lmer_summary, varcorr_table as tidy_varcorr
-from lib.teach.explain import explain
-from lib.teach.fitting import FitOutcome, fit_lm, fit_lmer
-from lib.engine.formula import FormulaError
-from lib.rprint.rformat import format_signif
 from lib.data.slices import MAIN_SLICES, slice_info
+from lib.engine.formula import FormulaError
+from lib.rprint.lme4_print import fixef_table as tidy_fixef
+from lib.rprint.lme4_print import lmer_summary
+from lib.rprint.lme4_print import varcorr_table as tidy_varcorr
+from lib.rprint.rformat import format_signif
+from lib.teach import model_builder as mb
+from lib.teach.explain import explain
+from lib.teach.fitting import Outcome, fit_lm, fit_lmer
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -31,17 +33,17 @@ METHODS = ("REML", "ML")
 # -- cached computations -----------------------------------------------------------
 
 @st.cache_resource(max_entries=48, show_spinner="Fitting the model …")
-def fit(formula: str, REML: bool, data: str) -> FitOutcome:
+def fit(formula: str, REML: bool, data: str) -> Outcome:
     """lmer on a named data slice; shared by all sessions; treat the result as read-only."""
     return fit_lmer(formula, REML, data)
 
 
 @st.cache_resource(max_entries=12, show_spinner="Fitting the linear model …")
-def fit_linear(formula: str, data: str) -> FitOutcome:
+def fit_linear(formula: str, data: str) -> Outcome:
     return fit_lm(formula, data)
 
 
-def fit_spec(spec: mb.ModelSpec) -> FitOutcome:
+def fit_spec(spec: mb.ModelSpec) -> Outcome:
     return fit(mb.display_formula(spec), spec.REML, spec.data)
 
 
@@ -151,14 +153,14 @@ def criterion_label(f) -> tuple[str, str]:
     return ("REML criterion", r_round1(f.reml_criterion)) if f.REML else ("deviance", r_round1(f.deviance))
 
 
-def show_explanations(outcome: FitOutcome) -> None:
+def show_explanations(outcome: Outcome) -> None:
     for e in outcome.explanations:
         box = st.error if e.severity == "error" else st.warning
         box(f"**lme4 says:** {e.message}", icon=":material/warning:")
         st.info(e.markdown(), icon=":material/lightbulb:")
 
 
-def show_failure(outcome: FitOutcome, name: str) -> None:
+def show_failure(outcome: Outcome, name: str) -> None:
     st.error(f"**No fit for {name}.** lme4 stops with: {outcome.error}", icon=":material/block:")
     st.info(explain(outcome.error or "").markdown(), icon=":material/lightbulb:")
 
@@ -186,7 +188,7 @@ def show_calls_pair(formula: str, data: str, name: str) -> None:
                 + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
 
 
-def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
+def show_fit(outcome: Outcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
     """The fit of one model: messages, lme4's summary, tidy tables, reproducing calls."""
     if not outcome.ok:
         show_failure(outcome, name)
@@ -220,7 +222,7 @@ def show_fit(outcome: FitOutcome, name: str, *, calls: bool = True, tables: bool
 
 
 def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *,
-                 show: bool = True, **chooser) -> tuple[mb.ModelSpec | None, FitOutcome | None, str]:
+                 show: bool = True, **chooser) -> tuple[mb.ModelSpec | None, Outcome | None, str]:
     """Chooser, fit and display in one: what most pages need for their model on screen."""
     spec, problem = model_chooser(key, default, **chooser)
     if spec is None:
@@ -235,14 +237,14 @@ def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *,
 
 # -- likelihood-ratio tests ---------------------------------------------------------------
 
-def lrt(outcomes: Sequence[FitOutcome]):
+def lrt(outcomes: Sequence[Outcome]):
     """lib.engine.compare.lrtest on the fits (None if a fit is missing)."""
     if any(not o.ok for o in outcomes):
         return None
     return lrtest(*[o.fit for o in outcomes])
 
 
-def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) -> object | None:
+def show_lrt(outcomes: Sequence[Outcome], names: Sequence[str], call: str) -> object | None:
     """lmtest::lrtest for fitted models: R's printout, a table, and the note when it misleads."""
     missing = [n for o, n in zip(outcomes, names) if not o.ok]
     if missing:
@@ -265,7 +267,7 @@ def show_lrt(outcomes: Sequence[FitOutcome], names: Sequence[str], call: str) ->
     return res
 
 
-def show_anova(a: FitOutcome, b: FitOutcome, names: Sequence[str], call: str) -> object | None:
+def show_anova(a: Outcome, b: Outcome, names: Sequence[str], call: str) -> object | None:
     """lme4's anova() of two lmer fits: both refitted by ML, ordered by number of parameters."""
     if not (a.ok and b.ok):
         st.info("No anova(): a model could not be fitted.")

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 
-
 def unique_ids(df: pd.DataFrame, within: str | list[str], code: str, sep: str = "-",
                numbered: bool = True) -> pd.Series:
     """One code per distinct (within..., code) combination.

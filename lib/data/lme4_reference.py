@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+
 from lib.data import DATA_DIR
 
 FILE = DATA_DIR / "lme4_reference.json"

@@ -3,8 +3,7 @@
     lrtest(MMod2, MMod)    # each fit's own log-likelihood (REML for REML fits), as the tutorial does
     anova(MMod2, MMod3)    # lme4: REML fits are refitted by ML first, models ordered by npar
 
-Both take any fits with `loglik`, `df` (number of parameters), `nobs`, `formula` and,
-for anova, `aic`, `bic`; REML fits (``fit.REML``) are refitted for anova through
+Both take any fits with lib.engine.contract.Comparable's attributes; REML fits (``fit.REML``) are refitted for anova through
 ``lib.engine.lmer.refit(fit, REML=False)``. Both return a `ModelComparison`:
 the table as R's data frame (`table`), R's messages (`messages`) and, where the test is
 misleading, a teaching `note`; lib.rprint.compare_print prints it as R does.
@@ -18,7 +17,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
-
 
 REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
 MIXED_REML_WARNING = "some models fit with REML = TRUE, some not"
@@ -54,11 +52,11 @@ def _check_sizes(fits: Sequence) -> None:
 
 
 def _fixed_names(fit) -> list[str]:
-    return [str(n) for n in getattr(fit, "fixef", pd.Series(dtype=float)).index]
+    return [str(n) for n in fit.fixef.index]
 
 
 def _lrtest_note(fits: Sequence) -> str | None:
-    reml = [bool(getattr(f, "REML", False)) for f in fits]
+    reml = [bool(f.REML) for f in fits]
     if any(reml) and not all(reml):
         return MIXED_NOTE
     if not all(reml):
@@ -102,7 +100,7 @@ def lrtest(*fits, result: type[ModelComparison] = ModelComparison) -> ModelCompa
 
 def refit_ml(fit):
     """lme4's refitML(): the same model by maximum likelihood, started from the REML estimates."""
-    if not getattr(fit, "REML", False):
+    if not fit.REML:
         return fit
     from lib.engine.lmer import refit
     return refit(fit, REML=False)
@@ -110,7 +108,7 @@ def refit_ml(fit):
 
 def _model_names(fits: Sequence, names: Sequence[str] | None) -> list[str]:
     if names is None:
-        names = [getattr(f, "name", None) or f"MODEL{i}" for i, f in enumerate(fits, start=1)]
+        names = [f"MODEL{i}" for i in range(1, len(fits) + 1)]
     names = [str(n) for n in names]
     if len(names) != len(fits):
         raise ValueError("model names vector and model list have different lengths")
@@ -132,7 +130,7 @@ def anova(*fits, names: Sequence[str] | None = None, refit: bool = True,
     """
     _check_sizes(fits)
     names = _model_names(fits, names)
-    reml = [bool(getattr(f, "REML", False)) for f in fits]
+    reml = [bool(f.REML) for f in fits]
     messages = []
     if refit:
         if any(reml):

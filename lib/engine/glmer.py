@@ -31,40 +31,20 @@ import numpy as np
 import pandas as pd
 
 from lib.engine.convergence import check_convergence, deriv12, is_singular
-from lib.engine.formula import Formula, FormulaError
 from lib.engine.family import FamilyError
+from lib.engine.formula import Formula, FormulaError
+from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
 from lib.engine.glmer_fit import GlmerFit
-from lib.engine.glmer_devfun import Devfuns, ghrule, Trace
 from lib.engine.glmer_problem import GlmerProblem, setup
 from lib.engine.nelder_mead import nelder_mead
 from lib.engine.optimize import finish, run_bobyqa
 from lib.engine.pirls import PirlsError
 from lib.engine.pls import one_blas_thread
 
-BOUNDARY_TOL = 1e-5
 MAXFUN_BOBYQA = 10000
 GHQ_MAX = 25
 
 __all__ = ["glmer", "GlmerProblem", "FamilyError", "FormulaError", "PirlsError"]
-
-
-# -- lme4's check.boundary ------------------------------------------------------------------
-
-def _check_boundary(devfun, par: np.ndarray, fval: float, theta_now: np.ndarray,
-                    lower: np.ndarray, tol: float) -> tuple[np.ndarray, float, bool]:
-    """lme4's check.boundary: a theta within tol of its bound goes onto it if no worse."""
-    nth = len(theta_now)
-    bdiff = theta_now - lower[:nth]
-    edge = np.flatnonzero((bdiff > 0) & (bdiff < tol))
-    if not edge.size:
-        return par, fval, False
-    pp = par.copy()
-    for i in edge:
-        tmp = pp.copy()
-        tmp[i] = lower[i]
-        if devfun(tmp) < fval:
-            pp[i] = tmp[i]
-    return pp, devfun(pp), True
 
 
 # -- the optimizers ----------------------------------------------------------------------
@@ -117,7 +97,6 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
     lower_th = prob.lower
     # stage 1 (nAGQ = 0): bobyqa over theta, beta profiled by PIRLS
     par1, fval1, feval1, warn1 = minqa_bobyqa(dev.stage1, prob.start, lower_th)
-    fval_end = dev.stage1(par1)  # optwrap: one more evaluation at the optimum
     messages = list(prob.messages) + warn1
     optimizer = "bobyqa"
     derivs = None
@@ -126,7 +105,6 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
         end = finish(dev.stage1, par1, dev.stage1(par1), lower_th)
         dev.stage1(end.par)  # the PIRLS state at the optimum
         par, fval, derivs = end.par, end.fval, end.derivs
-        par, fval, _ = _check_boundary(dev.stage1, par, fval, dev.pirls.theta, lower_th, BOUNDARY_TOL)
         feval = feval1
         lower_all = lower_th
         conv_messages = ["boundary (singular) fit: see help('isSingular')"] \
@@ -156,8 +134,6 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
         # at a singular optimum lme4 still takes the derivatives: the standard errors need them
         derivs = end.derivs or deriv12(dev.stage2, par, dev.stage2(par))
         dev.stage2(par)  # optwrap: reset the state to the optimum
-        par, fval, _ = _check_boundary(dev.stage2, par, fval, dev.pirls.theta, lower_all,
-                                       BOUNDARY_TOL)
         dev.pirls.resp.offset = prob.offset + prob.X @ par[prob.ntheta:]
         conv_messages = check_convergence(par, lower_all, derivs[0], derivs[1])
     return result.from_optimum(prob, dev, par, fval, nAGQ, messages, conv_messages, derivs,

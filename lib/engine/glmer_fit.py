@@ -10,9 +10,9 @@ import pandas as pd
 from scipy import stats
 
 from lib.engine.convergence import is_singular
-from lib.engine.formula import Formula
 from lib.engine.family import Family
 from lib.engine.fit_views import MixedFitViews, check_re_form
+from lib.engine.formula import Formula
 from lib.engine.pls import Factorization
 
 if TYPE_CHECKING:

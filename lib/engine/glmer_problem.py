@@ -11,7 +11,8 @@ from lib.engine.design import drop_rank_deficient, is_factor, linear_design
 from lib.engine.family import Family, FamilyError, make_family
 from lib.engine.formula import Formula, FormulaError, parse_formula
 from lib.engine.pls import PlsSystem
-from lib.engine.retrms import ReBlock, ThetaLayout, make_blocks
+from lib.engine.retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
+
 
 @dataclass
 class GlmerProblem(ThetaLayout):
@@ -93,23 +94,6 @@ def _response(f: Formula, frame: pd.DataFrame, family: Family, prior: np.ndarray
     return y, prior, n, mustart
 
 
-def _check_groups(blocks: list[ReBlock], nobs: int) -> None:
-    """lme4's grouping-factor checks with glmer's allow.n = TRUE."""
-    for b in blocks:
-        if b.nlevels < 2:
-            raise FormulaError("grouping factors must have > 1 sampled level")
-    bad = [b.group for b in blocks if b.nlevels > nobs]
-    if bad:
-        raise FormulaError("number of levels of each grouping factor must be <= number of "
-                           f"observations (problems: {', '.join(bad)})")
-    for b in blocks:
-        if nobs < b.q:
-            term = f"{' + '.join(b.cnames)} | {b.group}"
-            raise FormulaError(f"number of observations (={nobs}) < number of random effects "
-                               f"(={b.q}) for term ({term}); the random-effects parameters are "
-                               "probably unidentifiable")
-
-
 def _scale_message(X: np.ndarray) -> list[str]:
     """lme4's checkScaleX warning for continuous columns on very different scales."""
     cont = [j for j in range(X.shape[1]) if not np.all(np.isin(X[:, j], (0.0, 1.0)))]
@@ -165,7 +149,7 @@ def setup(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
     X, names, rank_msg = drop_rank_deficient(X, names)
     messages += rank_msg + _scale_message(X)
     blocks = make_blocks(f.random, frame)
-    _check_groups(blocks, len(frame))
+    check_blocks(blocks, len(frame), allow_n=True)
     pls = PlsSystem(blocks, X, np.zeros(len(y)))  # PIRLS reweights it before every use
     return GlmerProblem(f, frame, fam, y, wts, prior, n, np.zeros(len(y)), mustart, X, names,
                         blocks, pls, messages, wlabel)

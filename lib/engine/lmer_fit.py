@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lib.engine.formula import Formula
 from lib.engine.fit_views import MixedFitViews, check_re_form
+from lib.engine.formula import Formula
 from lib.engine.pls import Factorization, profiled_deviance
 
 if TYPE_CHECKING:
@@ -32,6 +32,16 @@ class LmerFit(MixedFitViews):
     u: np.ndarray = field(repr=False)  # spherical random effects
     # lme4's finite-difference gradient and Hessian of the criterion at theta (None: singular fit)
     derivs: tuple[np.ndarray, np.ndarray] | None = field(repr=False, default=None)
+
+    family = None  # lib.engine.contract.MixedFit: a linear mixed model
+    nAGQ = 1
+    optimizer = "nloptwrap"
+    object_class = "lmerMod"
+
+    @property
+    def all_messages(self) -> list[str]:
+        """lme4's messages for the fit (setup notes, optimizer warnings, convergence checks)."""
+        return list(self.messages)
 
     @classmethod
     def from_optimum(cls, prob: "LmerProblem", theta: np.ndarray, REML: bool,

@@ -33,6 +33,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
+
 # The gufuncs behind np.linalg's stacked cholesky, inv and solve. Their Python wrappers'
 # checks and error-state switches cost more than the arithmetic on a few small factors,
 # several times per evaluation; the numbers are the same (tests/test_pls.py checks it).

@@ -111,18 +111,24 @@ def make_blocks(terms: tuple[RandomTerm, ...], frame: pd.DataFrame) -> list[ReBl
     return [blocks[i] for i in lme4_order([b.nlevels for b in blocks])]
 
 
-def check_blocks(blocks: list[ReBlock], nobs: int) -> None:
-    """lme4's checks on grouping factors (check.nlev.gtr.1, nobs.vs.nlev, nobs.vs.nRE)."""
+def check_blocks(blocks: list[ReBlock], nobs: int, allow_n: bool = False) -> None:
+    """lme4's checks on grouping factors (check.nlev.gtr.1, nobs.vs.nlev, nobs.vs.nRE) with lme4's
+    words; `allow_n` is glmer's: as many levels, or random effects, as observations are allowed."""
     for b in blocks:
         if b.nlevels < 2:
             raise FormulaError(f"grouping factors must have > 1 sampled level ({b.group} has {b.nlevels})")
-        if b.nlevels >= nobs:
-            raise FormulaError(f"number of levels of each grouping factor must be < number of "
-                               f"observations (problems: {b.group})")
-        if b.q >= nobs:
-            raise FormulaError(f"number of observations (={nobs}) <= number of random effects "
-                               f"(={b.q}) for term ({linear_text(b.expr)} | {b.group}); the random-effects "
-                               "parameters and the residual variance (or scale parameter) are probably unidentifiable")
+    bad = [b.group for b in blocks if (b.nlevels > nobs if allow_n else b.nlevels >= nobs)]
+    if bad:
+        raise FormulaError(f"number of levels of each grouping factor must be {'<=' if allow_n else '<'} "
+                           f"number of observations (problems: {', '.join(bad)})")
+    for b in blocks:
+        if (b.q > nobs) if allow_n else (b.q >= nobs):
+            what = ("< number of random effects" if allow_n else "<= number of random effects")
+            who = ("the random-effects parameters are probably unidentifiable" if allow_n else
+                   "the random-effects parameters and the residual variance (or scale parameter) "
+                   "are probably unidentifiable")
+            raise FormulaError(f"number of observations (={nobs}) {what} (={b.q}) for term "
+                               f"({linear_text(b.expr)} | {b.group}); {who}")
 
 
 def theta_lower(blocks: list[ReBlock]) -> np.ndarray:

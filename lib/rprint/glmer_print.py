@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import textwrap
 
-
 from lib.rprint.lme4_print import DIGITS, WIDTH, cat_fill, method_title, summary_text
 
 
@@ -40,14 +39,6 @@ def glmer_summary(fit, data_name: str | None = None, digits: int = DIGITS,
                   correlation: bool | None = None, name: str = "x") -> str:
     """print(summary(fit)) for a glmer fit."""
     head = [method_line(method_title(fit), "glmerMod") + "\n", family_line(fit) + "\n"]
-    wl = getattr(fit.problem, "weights_label", None)
+    wl = fit.problem.weights_label
     extra = [("Weights:", wl)] if wl else []
-    return summary_text(fit, head, extra, fit.coef_table, _Msgs(fit), data_name, digits, correlation, name)
-
-
-class _Msgs:
-    """The fit as lme4_print's message helpers read it: every message, and the optimizer."""
-
-    def __init__(self, fit):
-        self.messages = fit.all_messages
-        self.optimizer = fit.optimizer
+    return summary_text(fit, head, extra, fit.coef_table, data_name, digits, correlation, name)

@@ -4,8 +4,16 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.engine.lm import COEF_COLUMNS, QUANTILE_NAMES, LmFit
-from lib.rprint.rformat import (format_c, format_pvalue, format_signif, print_coefmat, print_named,
-                                r_signif, signif_stars, zapsmall)
+from lib.rprint.rformat import (
+    format_c,
+    format_pvalue,
+    format_signif,
+    print_coefmat,
+    print_named,
+    r_signif,
+    signif_stars,
+    zapsmall,
+)
 
 
 def lm_anova_text(fit: LmFit) -> str:

@@ -32,7 +32,14 @@ import numpy as np
 import pandas as pd
 
 from lib.engine.formula import FormulaError, _tokenize, parse_formula
-from lib.rprint.rformat import format_numbers, format_signif, print_coefmat, print_named_strings, r_round, zapsmall
+from lib.rprint.rformat import (
+    format_numbers,
+    format_signif,
+    print_coefmat,
+    print_named_strings,
+    r_round,
+    zapsmall,
+)
 
 WIDTH = 80  # getOption("width")
 DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
@@ -366,8 +373,7 @@ def formula_text(fit) -> str:
 
 
 def _formula_text(fit) -> str:
-    f = getattr(fit, "formula", None)
-    return f.text if hasattr(f, "text") else str(f)
+    return fit.formula.text
 
 
 # ---------------------------------------------------------------------------
@@ -484,7 +490,7 @@ def _classify_messages(fit) -> tuple[list[str], list[str], int, str | None]:
     convergence messages, the optimizer's warnings; and the optimizer's code."""
     fitmsgs, lme4msgs, optwarn = [], [], []
     code, detail = 0, None
-    for m in getattr(fit, "messages", []) or []:
+    for m in fit.all_messages:
         hit = OPT_CODE.match(m)
         if FIT_WARNING.match(m):
             fitmsgs.append(m)
@@ -498,8 +504,8 @@ def _classify_messages(fit) -> tuple[list[str], list[str], int, str | None]:
 
 def method_title(fit) -> str:
     """lme4's methTitle(): a fit with a `family` is a GLMM (glmer), else an LMM."""
-    if getattr(fit, "family", None) is not None:
-        nagq = getattr(fit, "nAGQ", 1)
+    if fit.family is not None:
+        nagq = fit.nAGQ
         how = "(Laplace Approximation)" if nagq == 1 else \
             f"(Adaptive Gauss-Hermite Quadrature, nAGQ = {nagq})"
         return f"Generalized linear mixed model fit by maximum likelihood {how}"
@@ -517,7 +523,7 @@ def _method_line(title: str, cls: str) -> str:
 
 
 def _aic_block(fit) -> str:
-    if getattr(fit, "REML", False):
+    if fit.REML:
         crit = float(r_round([fit.reml_criterion], 1)[0])
         return cat_fill(["REML criterion at convergence:", format_signif(crit, 7)]).rstrip("\n")
     df_resid = fit.nobs - fit.df
@@ -569,7 +575,7 @@ def convergence_text(fit) -> str:
     if code <= 0 and not msgs:
         return ""
     status = "(OK)" if code == 0 else (f"({detail})" if detail else "")
-    optimizer = getattr(fit, "optimizer", "nloptwrap")
+    optimizer = fit.optimizer
     return "\n".join([f"optimizer ({optimizer}) convergence code: {code} {status}"] + msgs) + "\n\n"
 
 
@@ -581,17 +587,16 @@ def lmer_summary(fit, data_name: str | None = None, digits: int = DIGITS,
     without it the line is left out. `name` is what lme4's note on a large
     correlation matrix calls the object.
     """
-    head = [_method_line(method_title(fit), getattr(fit, "object_class", "lmerMod")) + "\n"]
-    return summary_text(fit, head, [], fixef_table(fit), fit, data_name, digits, correlation, name)
+    head = [_method_line(method_title(fit), fit.object_class) + "\n"]
+    return summary_text(fit, head, [], fixef_table(fit), data_name, digits, correlation, name)
 
 
-def summary_text(fit, head: list[str], extra: list[tuple[str, str]], coefs, msg_fit,
+def summary_text(fit, head: list[str], extra: list[tuple[str, str]], coefs,
                  data_name: str | None, digits: int, correlation: bool | None, name: str) -> str:
     """print.summary.merMod's body, shared by lmer and glmer summaries.
 
     `head` are the title lines, `extra` further (label, value) lines after Data
-    (glmer's Weights), `coefs` the fixed-effects table, `msg_fit` what the message
-    helpers read (messages and optimizer).
+    (glmer's Weights), `coefs` the fixed-effects table.
     """
     out = list(head)
     out.append(cat_fill(["Formula:"] + formula_lines(fit)))
@@ -611,8 +616,8 @@ def summary_text(fit, head: list[str], extra: list[tuple[str, str]], coefs, msg_
         elif correlation or (correlation is None and p > 1):
             text = fixef_correlation_text(fit, name, limit=p)
             out.append(text + ("\n" if text else ""))
-    fitmsgs = _classify_messages(msg_fit)[0]
+    fitmsgs = _classify_messages(fit)[0]
     if fitmsgs:
         out.append("fit warnings:\n" + "\n".join(fitmsgs) + "\n")
-    out.append(convergence_text(msg_fit))
+    out.append(convergence_text(fit))
     return "".join(out)

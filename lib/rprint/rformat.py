@@ -5,9 +5,8 @@ Ports of R's formatReal() (src/main/format.c) and of printCoefmat() / format.pva
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np

@@ -7,21 +7,19 @@ Three models, as in shared/reference/extras.R:
 - simulated counts:                 glmer(Count ~ Dose + (1 | Site), family = poisson)
 
 `fit_glmm` fits a chosen variant (family, link, fixed terms, nAGQ) and returns a
-`GlmmOutcome` with either the fit or lme4's error in words, never an exception.
+an `Outcome` (lib.teach.fitting) with either the fit or lme4's error in words, never an exception.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lib.engine.formula import FormulaError
-from lib.engine.family import LINKS, FamilyError
 from lib.data.glmm_data import load_binary, load_counts, load_months_low
-from lib.engine.pirls import PirlsError
+from lib.engine.family import LINKS
 from lib.rprint.rformat import format_pvalue, format_signif, signif_stars
+from lib.teach.fitting import Outcome, attempt, refused
 
 
 @dataclass(frozen=True)
@@ -101,45 +99,18 @@ def py_code(model: GlmmModel, formula: str, family: str, link: str | None, nAGQ:
             f"print(fit.summary({model.data_name!r}))\nprint(fit.ratio_table())")
 
 
-@dataclass(eq=False)
-class GlmmOutcome:
-    model: str
-    formula: str
-    family: str
-    link: str
-    nAGQ: int
-    fit: object | None = None
-    error: str | None = None
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.fit is not None
-
-
-def fit_glmm(key: str, family: str, link: str, terms: tuple[str, ...], nAGQ: int = 1) -> GlmmOutcome:
+def fit_glmm(key: str, family: str, link: str, terms: tuple[str, ...], nAGQ: int = 1) -> Outcome:
     """glmer for the chosen model; lme4's (or our) error in words when it cannot be fitted."""
     from lib.api import glmer
 
     model = MODELS[key]
     formula = formula_for(model, terms)
-    out = GlmmOutcome(key, formula, family, link, nAGQ)
     if link not in LINKS.get(family, ()):
-        out.error = (f"the {family} family has no {link!r} link here: choose "
-                     f"{' or '.join(LINKS.get(family, ()))}")
-        return out
-    t0 = time.perf_counter()
-    try:
-        out.fit = glmer(formula, load_model_data(key), family=family, link=link, nAGQ=nAGQ)
-    except (FormulaError, FamilyError) as e:
-        out.error = _explain_error(model, family, str(e))
-    except PirlsError as e:
-        out.error = f"PIRLS failed: {e}. The model does not suit these data."
-    except Exception as e:  # a numerical failure: say so, never a traceback
-        out.error = f"the fit failed: {type(e).__name__}: {e}"
-    out.seconds = time.perf_counter() - t0
-    return out
+        error = (f"the {family} family has no {link!r} link here: choose "
+                 f"{' or '.join(LINKS.get(family, ()))}")
+        return refused(formula, key, error)
+    return attempt(lambda: glmer(formula, load_model_data(key), family=family, link=link, nAGQ=nAGQ),
+                   formula, key, refuse=lambda e: _explain_error(model, family, str(e)))
 
 
 def _explain_error(model: GlmmModel, family: str, message: str) -> str:

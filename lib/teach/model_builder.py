@@ -11,13 +11,9 @@ that fit it, on a data slice named as lib.data.slices names it (so fits are cach
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
-from functools import lru_cache
-from typing import Callable, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import Sequence
 
 from lib.data.idcoding import Example
 from lib.data.slices import slice_info

@@ -1,17 +1,25 @@
 """Convergence: MModTime3's message, the optimizer's trace, IndID 1's rows, the one-ulp story, and MModTime4."""
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from lib.teach import model_builder as mb
-from lib.teach.convergence_story import (GRAD_TOL, LME4_STOPS, check_at, first_divergence,
-                                   gradient_table, print_data_frame, relative_difference, reported_grad, verdict)
-from lib.teach.explain import explain
-from ui.charts.mixed import SEX_COLOURS, optimizer_trace
-from lib.rprint.rformat import format_signif
-from ui import mixed as ui
 from lib.data.slices import R_READ_TEXT, slice_frame
-
-import altair as alt
+from lib.rprint.rformat import format_signif
+from lib.teach import model_builder as mb
+from lib.teach.convergence_story import (
+    GRAD_TOL,
+    LME4_STOPS,
+    check_at,
+    first_divergence,
+    gradient_table,
+    print_data_frame,
+    relative_difference,
+    reported_grad,
+    verdict,
+)
+from lib.teach.explain import explain
+from ui import mixed as ui
+from ui.charts.mixed import SEX_COLOURS, optimizer_trace
 
 st.title("Convergence")
 st.markdown(

@@ -1,9 +1,15 @@
 """Data and repeated measures: the table, str(), long vs wide, families, curves over time."""
 import streamlit as st
 
-from ui.charts.immune import igg_by_family, igg_over_time
-from lib.data.immune import individual_choices, individuals_per_family, load_prepared, load_raw, to_wide
+from lib.data.immune import (
+    individual_choices,
+    individuals_per_family,
+    load_prepared,
+    load_raw,
+    to_wide,
+)
 from lib.rprint.rstr import str_summary
+from ui.charts.immune import igg_by_family, igg_over_time
 
 raw, prepared = load_raw(), load_prepared()
 

@@ -1,11 +1,23 @@
 """Fixed effects: lm() at one month, the FamID coding error, and the parameter count over time."""
 import streamlit as st
 
+from lib.api import LmModel as LmFit
+from lib.api import lm
 from lib.data.immune import load_prepared
-from lib.teach.fixed_models import build_formula, data_at, data_label, python_code, r_code
 from lib.engine.formula import FormulaError
-from lib.api import LmModel as LmFit, lm
-from lib.teach.param_count import MAX_DEGREE, crossed_formula, design_count, tutorial_items
+from lib.teach.fixed_models import (
+    build_formula,
+    data_at,
+    data_label,
+    python_code,
+    r_code,
+)
+from lib.teach.param_count import (
+    MAX_DEGREE,
+    crossed_formula,
+    design_count,
+    tutorial_items,
+)
 
 FACTOR, INTEGER = "a factor (after as.factor)", "an integer (as read.csv reads it)"
 

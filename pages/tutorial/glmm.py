@@ -1,14 +1,15 @@
 """Generalized mixed models: binomial (0/1 and successes out of trials) and Poisson glmer fits."""
 import streamlit as st
 
-from lib.teach import glmm_page as gp
-from ui.charts.immune import glmm_predictions, normal_model_residuals
 from lib.api import anova
 from lib.engine.family import LINKS
+from lib.teach import glmm_page as gp
+from lib.teach.fitting import Outcome
+from ui.charts.immune import glmm_predictions, normal_model_residuals
 
 
 @st.cache_resource(max_entries=24, show_spinner="Fitting the model (glmer) …")
-def fit(key: str, family: str, link: str, terms: tuple, nAGQ: int) -> gp.GlmmOutcome:
+def fit(key: str, family: str, link: str, terms: tuple, nAGQ: int) -> Outcome:
     return gp.fit_glmm(key, family, link, terms, nAGQ)
 
 

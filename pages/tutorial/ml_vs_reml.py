@@ -2,13 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from lib.teach import model_builder as mb
-from ui.charts.mixed import criterion_curves
-from lib.engine.profile_curves import reml_ml_curves
-from lib.teach.reml_ml import COMPARISONS, side_by_side
-from lib.rprint.rformat import format_numbers
-from ui import mixed as ui
 from lib.data.slices import slice_frame
+from lib.engine.profile_curves import reml_ml_curves
+from lib.rprint.rformat import format_numbers
+from lib.teach import model_builder as mb
+from lib.teach.reml_ml import COMPARISONS, side_by_side
+from ui import mixed as ui
+from ui.charts.mixed import criterion_curves
 
 st.title("ML vs REML")
 st.markdown(

@@ -1,9 +1,9 @@
 """Multiple factors: MMod2 = lmer(IgG ~ Sex + (Sex | FamID)), its extra variance and correlation, two LRTs."""
 import streamlit as st
 
+from lib.rprint.rformat import format_pvalue, format_signif
 from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import boundary_p, comparison_notes
-from lib.rprint.rformat import format_pvalue, format_signif
 from ui import mixed as ui
 
 st.title("Multiple factors")

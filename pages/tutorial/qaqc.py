@@ -1,12 +1,18 @@
 """QA/QC: residuals of the model on screen, per-individual lines, and residual spread over time."""
 import streamlit as st
 
-from lib.teach import model_builder as mb
 from lib.data.immune import individual_labels
-from ui.charts.mixed import individual_fits, qq_plot, residual_spread, residuals_vs_fitted
-from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread as spread_table, spread_summary
-from ui import mixed as ui
 from lib.data.slices import slice_frame
+from lib.teach import model_builder as mb
+from lib.teach.qaqc import individual_frame, individuals_in_family, spread_summary
+from lib.teach.qaqc import residual_spread as spread_table
+from ui import mixed as ui
+from ui.charts.mixed import (
+    individual_fits,
+    qq_plot,
+    residual_spread,
+    residuals_vs_fitted,
+)
 
 st.title("QA/QC")
 st.markdown(

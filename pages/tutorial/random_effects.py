@@ -1,12 +1,12 @@
 """Random effects & the LMM: MMod = lmer(IgG ~ Sex + (1 | FamID)) beside lm(IgG ~ Sex + FamID)."""
 import streamlit as st
 
+from lib.data.slices import slice_frame
+from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_variances
-from ui.charts.mixed import family_effects
-from lib.rprint.rformat import format_signif
 from ui import mixed as ui
-from lib.data.slices import slice_frame
+from ui.charts.mixed import family_effects
 
 st.title("Random effects & the LMM")
 st.markdown(

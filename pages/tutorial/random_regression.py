@@ -1,11 +1,11 @@
 """Random regression over time: IgG by month, LReg's residuals, MModTime and MModTime2 with their LRT."""
 import streamlit as st
 
+from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import comparison_notes
-from ui.charts.mixed import igg_lines, igg_scatter_smooth, residuals_vs_fitted
 from ui import mixed as ui
-from lib.data.slices import slice_frame
+from ui.charts.mixed import igg_lines, igg_scatter_smooth, residuals_vs_fitted
 
 st.title("Random regression over time")
 st.markdown(

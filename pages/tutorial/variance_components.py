@@ -2,12 +2,18 @@
 import pandas as pd
 import streamlit as st
 
-from lib.teach import model_builder as mb
-from lib.data.idcoding import Example, id_tables, is_uniquely_coded, shared_codes, unique_ids
-from ui.charts.mixed import toy_data
-from lib.rprint.rformat import format_signif
-from ui import mixed as ui
+from lib.data.idcoding import (
+    Example,
+    id_tables,
+    is_uniquely_coded,
+    shared_codes,
+    unique_ids,
+)
 from lib.data.slices import slice_frame
+from lib.rprint.rformat import format_signif
+from lib.teach import model_builder as mb
+from ui import mixed as ui
+from ui.charts.mixed import toy_data
 
 st.title("Variance components & ID coding")
 st.markdown(

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ui.charts.immune import IGG_AXIS, TIME_AXIS
 from lib.data.immune import individual_labels
+from ui.charts.immune import IGG_AXIS, TIME_AXIS
 
 RESID_AXIS = alt.Axis(title="Residual (observed − fitted IgG)")
 FITTED_AXIS = alt.Axis(title="Fitted IgG")

@@ -8,13 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.data.idcoding import (
+    Example,
+    example_data,
+    id_tables,
+    is_uniquely_coded,
+    shared_codes,
+    unique_ids,
+)
+from lib.data.slices import R_READ_ROW, load_slice, slice_frame
+from lib.engine.formula import FormulaError, parse_formula
 from lib.teach import model_builder as mb
 from lib.teach.explain import explain
-from lib.engine.formula import FormulaError, parse_formula
-from lib.data.idcoding import (Example, example_data, id_tables, is_uniquely_coded, shared_codes,
-                               unique_ids)
-from lib.data.slices import R_READ_ROW, load_slice, slice_frame
-
 
 # -- model builder -------------------------------------------------------------------
 
@@ -230,7 +235,13 @@ def test_convergence_constants_are_the_references(seed_ref):
 
 @pytest.mark.parametrize("key", ["all", "all_r_read"])
 def test_lme4s_check_at_lme4s_theta_gives_lme4s_verdict(key):
-    from lib.teach.convergence_story import LME4_STOPS, check_at, relative_difference, reported_grad, verdict
+    from lib.teach.convergence_story import (
+        LME4_STOPS,
+        check_at,
+        relative_difference,
+        reported_grad,
+        verdict,
+    )
     stop = LME4_STOPS[key]
     res = check_at(slice_frame(key), stop.theta)
     assert res.criterion == pytest.approx(stop.reml_criterion, abs=1e-6)
@@ -255,6 +266,7 @@ def test_first_divergence():
 
 def test_boundary_p_halves_a_single_variance():
     from scipy.stats import chi2
+
     from lib.teach.lrt_notes import boundary_p
     assert boundary_p(3.0, 1) == pytest.approx(0.5 * chi2.sf(3.0, 1))
     assert boundary_p(6.9673, 2) == pytest.approx(0.5 * chi2.sf(6.9673, 1) + 0.5 * chi2.sf(6.9673, 2))
@@ -299,7 +311,12 @@ def test_group_means_and_side_by_side(lmer_fits):
 
 
 def test_individual_frame_and_spread(lmer_fits):
-    from lib.teach.qaqc import individual_frame, individuals_in_family, residual_spread, spread_summary
+    from lib.teach.qaqc import (
+        individual_frame,
+        individuals_in_family,
+        residual_spread,
+        spread_summary,
+    )
     fit = lmer_fits.get("MModTime4")
     data = slice_frame("all")
     frame = individual_frame(fit, data, ["1-F", "1-M"])

@@ -6,9 +6,19 @@ import math
 import pandas as pd
 import pytest
 
-from lib.rprint.rformat import (format_c, format_numbers, format_pvalue, format_pvalues, format_signif,
-                         print_coefmat, r_round, r_signif, signif_legend, signif_stars,
-                         zapsmall)
+from lib.rprint.rformat import (
+    format_c,
+    format_numbers,
+    format_pvalue,
+    format_pvalues,
+    format_signif,
+    print_coefmat,
+    r_round,
+    r_signif,
+    signif_legend,
+    signif_stars,
+    zapsmall,
+)
 
 
 @pytest.mark.parametrize("values, digits, expected", [

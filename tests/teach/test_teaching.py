@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from ui.charts.immune import igg_by_family, igg_over_time
-from lib.teach.contents import REPO, SECTIONS, available_sections, groups
-from lib.data.immune import individual_choices, load_prepared, load_raw
-from lib.teach.fixed_models import build_formula, data_at, python_code, r_code
 from lib.api import lm
+from lib.data.immune import individual_choices, load_prepared, load_raw
+from lib.teach.contents import REPO, SECTIONS, available_sections, groups
+from lib.teach.fixed_models import build_formula, data_at, python_code, r_code
 from lib.teach.param_count import crossed_formula, design_count, tutorial_items
 from lib.teach.quiz import QUESTIONS, check
+from ui.charts.immune import igg_by_family, igg_over_time
 
 
 def test_quiz_answers_and_feedback():

@@ -6,17 +6,16 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from band import optimum_cases
 from conftest import shared_dir
 from printed import mismatches, without_control
 from test_fidelity_glmer import SE_LME4_REL
-from lib.api import anova
-from lib.engine.formula import FormulaError
-from lib.api import glmer
-from lib.engine.family import FamilyError, make_family
+
+from lib.api import anova, glmer
 from lib.data.glmm_data import load_binary, load_counts, load_months_low, months_low
 from lib.data.immune import load_prepared
+from lib.engine.family import FamilyError, make_family
+from lib.engine.formula import FormulaError
 from lib.engine.nelder_mead import nelder_mead
 
 MODELS = {

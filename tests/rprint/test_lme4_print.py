@@ -9,20 +9,26 @@ within the parity tolerances.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from lib.rprint.lme4_print import (abbreviate, cat_fill, deparse, fixef_table, formula_lines, lmer_summary,
-                            print_char_matrix, varcorr_table)
 from band import optimum_cases
-from lib.rprint.rformat import format_numbers, format_signif, r_round
+from conftest import GOLDEN
 from printed import mismatches, without_control
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "lme4"
+from lib.rprint.lme4_print import (
+    abbreviate,
+    cat_fill,
+    deparse,
+    fixef_table,
+    formula_lines,
+    lmer_summary,
+    print_char_matrix,
+    varcorr_table,
+)
+
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
 FITS = [pytest.param(name, reml, id=f"{name}-{'REML' if reml else 'ML'}")
         for reml in (True, False) for name in MODELS]
@@ -40,7 +46,7 @@ def golden_summary(name: str, reml: bool) -> str:
 
 
 def ref_fit(ref: dict) -> SimpleNamespace:
-    """A duck-typed fit carrying R's own numbers."""
+    """A fit carrying R's own numbers, with lib.engine.contract.MixedFit's attributes."""
     names = list(ref["fixef"])
     msgs = ref["conv_messages"]
     msgs = [] if msgs == {} else ([msgs] if isinstance(msgs, str) else list(msgs))
@@ -50,7 +56,8 @@ def ref_fit(ref: dict) -> SimpleNamespace:
         df=ref["df"], aic=ref["AIC"], bic=ref["BIC"], nobs=ref["nobs"], ngrps=ref["ngrps"],
         fixef=pd.Series(ref["fixef"]), se=pd.Series(ref["se"]), varcorr=pd.DataFrame(ref["varcorr"]),
         scaled_resid_quantiles=np.array(ref["scaled_resid_quantiles"]),
-        cor_fixef=pd.DataFrame(ref["cor_fixef"], index=names, columns=names), messages=msgs)
+        cor_fixef=pd.DataFrame(ref["cor_fixef"], index=names, columns=names), messages=msgs,
+        all_messages=msgs, family=None, nAGQ=1, optimizer="nloptwrap", object_class="lmerMod")
 
 
 def mask(text: str) -> str:

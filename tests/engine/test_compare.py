@@ -1,19 +1,18 @@
 """lib.engine.compare against lmtest::lrtest and lme4's anova() (seed_lme4.json; printed text in tests/golden/lme4)."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from band import CRIT_TOL, optimum_cases
+from conftest import GOLDEN
+
 from lib.api import anova, lrtest
 from lib.engine.compare import MIXED_NOTE, REFIT_MESSAGE, SIZE_ERROR, refit_ml
 from lib.rprint.compare_print import print_anova_table
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "lme4"
 LRTESTS = [("MMod2", "MMod"), ("MMod2", "MMod3"), ("MModTime", "MModTime2"), ("MModTime2", "MModTime4")]
 ANOVAS = [("MMod2", "MMod3"), ("MModTime2", "MModTime4")]
 # Values: the tables of fits at lme4's own theta (seed_lme4.json), against lmtest's and lme4's, to
@@ -170,9 +169,11 @@ def test_anova_chisq_is_never_negative_and_df0_has_no_p():
 
 
 def test_duck_typed_fits_for_lrtest():
-    """Anything with loglik, df, nobs and a formula (e.g. glmer fits) can be compared."""
-    a = SimpleNamespace(loglik=-100.0, df=3, nobs=50, formula=SimpleNamespace(text="y ~ x + (1|g)"))
-    b = SimpleNamespace(loglik=-98.0, df=4, nobs=50, formula=SimpleNamespace(text="y ~ x + (x|g)"))
+    """Anything with lib.engine.contract.Comparable's attributes can be compared."""
+    a = SimpleNamespace(loglik=-100.0, df=3, nobs=50, formula=SimpleNamespace(text="y ~ x + (1|g)"),
+                        REML=False, fixef=pd.Series({"(Intercept)": 1.0}))
+    b = SimpleNamespace(loglik=-98.0, df=4, nobs=50, formula=SimpleNamespace(text="y ~ x + (x|g)"),
+                        REML=False, fixef=pd.Series({"(Intercept)": 1.0}))
     r = lrtest(a, b)
     assert r.table["Chisq"].iloc[1] == pytest.approx(4.0)
     assert r.table["Pr(>Chisq)"].iloc[1] == pytest.approx(0.0455, abs=1e-4)
@@ -194,6 +195,7 @@ def test_print_anova_table_zaps_like_r():
 def test_glmer_fits_compare_like_lme4():
     """anova() and lrtest() of two Poisson glmer fits: no refit, R's printed text."""
     from conftest import shared_dir
+
     from lib.api import glmer
 
     sim = pd.read_csv(shared_dir() / "reference" / "SimulatedCounts.csv")

@@ -14,19 +14,27 @@ from tests/band.py; the standard errors' figure is explained at SE_LME4_REL.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from band import (
+    CRIT_TOL,
+    LEVEL_EPS,
+    Band,
+    glmer_crit,
+    level_set_floor,
+    optimum_cases,
+    reference_points,
+)
+from conftest import EXTRA_REFERENCE
 from scipy import stats
 
-from band import CRIT_TOL, LEVEL_EPS, Band, glmer_crit, level_set_floor, optimum_cases, reference_points
 from lib.api import glmer
-from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
 from lib.data.glmm_data import load_binary, load_counts, load_months_low
+from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
 
-EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
+EXTRA = json.loads(EXTRA_REFERENCE.read_text())["cases"]
 CBIND = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID)"
 
 

@@ -11,11 +11,11 @@ import re
 
 import pandas as pd
 import pytest
+from band import lmer_crit, optimum_cases, reference_points
+from scipy import stats
 from streamlit.testing.v1 import AppTest
 
-from band import lmer_crit, optimum_cases, reference_points
 from lib.teach.contents import REPO
-from scipy import stats
 
 TIMEOUT = 90
 # A number shown must round from a value in the reference band of its quantity (tests/band.py: lme4's

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.api import lm
 from lib.data.immune import load_prepared, load_raw
 from lib.engine.formula import FormulaError
-from lib.api import lm
 from lib.engine.lm import kept_columns
 
 REL = 1e-6

@@ -6,19 +6,19 @@ grouping factors, lme4's input checks, rank-deficient X, predict().
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from band import Band, lmer_floors
+from conftest import EXTRA_REFERENCE
+
+from lib.api import lmer
 from lib.engine.design import grouping_factor, linear_design
 from lib.engine.formula import FormulaError, parse_formula
-from lib.api import lmer
 from lib.engine.lmer import setup
 
-EXTRA = json.loads((Path(__file__).parent / "reference" / "extra_optimum.json").read_text())["cases"]
+EXTRA = json.loads(EXTRA_REFERENCE.read_text())["cases"]
 COLS = ["y", "a", "b", "c", "g", "h", "IgG", "Sex", "Time", "FamID", "IndID"]
 
 

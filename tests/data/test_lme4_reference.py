@@ -9,8 +9,8 @@ def test_shipped_lme4_reference_is_remade_identically():
 def test_printed_differences_are_the_digits_lme4s_stop_decides(lmer_fits):
     """MModTime2 REML: the reference README's example, intercept SE 1.9656 at lme4's stop, 1.9659 at
     the optimum; our summary prints the optimum's, and nothing else differs but what follows from it."""
-    from lib.rprint.lme4_print import lmer_summary
     from lib.data.lme4_reference import criterion_gap, printed_differences
+    from lib.rprint.lme4_print import lmer_summary
 
     ours = lmer_summary(lmer_fits.get("MModTime2"), data_name="dat", correlation=False)
     diffs = {(d.lme4, d.ours) for d in printed_differences(ours, "MModTime2")}

@@ -4,11 +4,18 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-
-from lib.data.immune import (DATA_FILE, individual_labels, individuals_per_family, load_prepared,
-                             load_raw, to_long, to_wide)
-from lib.rprint.rstr import str_summary
 from conftest import shared_dir
+
+from lib.data.immune import (
+    DATA_FILE,
+    individual_labels,
+    individuals_per_family,
+    load_prepared,
+    load_raw,
+    to_long,
+    to_wide,
+)
+from lib.rprint.rstr import str_summary
 
 MD5 = "ad1e5a5cc42bf7d63d26d408c7c2bee0"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from band import CRIT_TOL, Band, lmer_crit, lmer_floors, optimum_cases, reference_points
+
 from lib.api import lmer
 from lib.engine.lmer_fit import LmerFit
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from band import optimum_cases
-from lib.teach.determination import LME4_STOP_GAP, _printed_quantities, last_digit_costs
+
 from lib.engine.lmer_fit import LmerFit
+from lib.teach.determination import LME4_STOP_GAP, _printed_quantities, last_digit_costs
 
 MODELS = ["MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime3", "MModTime4"]
 

@@ -24,10 +24,10 @@ from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence
 from lib.engine.formula import Formula
 from lib.engine.lmer_fit import LmerFit
 from lib.engine.lmer_problem import LmerProblem, setup
-from lib.engine.optimize import finish, optimize_lmer
+from lib.engine.optimize import OptResult, finish, optimize_lmer
 from lib.engine.pls import one_blas_thread
 
-__all__ = ["lmer", "setup", "optimize", "fit_problem", "refit", "LmerProblem", "LmerFit"]
+__all__ = ["lmer", "setup", "optimize", "fit_problem", "refit", "lme4_stop", "LmerProblem", "LmerFit"]
 
 
 @dataclass(frozen=True)
@@ -77,3 +77,12 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     else:
         messages += check_convergence(end.par, lower, *end.derivs)
     return Optimum(end.par, messages, opt.trace, end.derivs)
+
+
+def lme4_stop(prob: LmerProblem, REML: bool) -> OptResult:
+    """Where lme4's own default optimizer stops on this problem (nloptwrap's BOBYQA, restart_edge,
+    check.boundary), with every evaluation in `trace`: lme4's path replayed on demand, for teaching.
+    The stop depends on the last bits of every evaluation (another CPU, another row order: another
+    point), so no test asserts it; the fit's answer is `optimize`'s, at the optimum."""
+    with one_blas_thread():
+        return optimize_lmer(lambda theta: prob.criterion(theta, REML), prob.start, prob.lower)

@@ -11,7 +11,18 @@ from typing import Callable, Mapping
 
 import pandas as pd
 
-from synthetic import CROSSED_BINARY_FORMULA, CROSSED_FORMULA, make_crossed, make_crossed_binary
+from synthetic import (
+    CROSSED_BINARY_FORMULA,
+    CROSSED_FORMULA,
+    INSTEVAL_FORMULA,
+    OBS_POISSON_FORMULA,
+    SUBJECTS_ITEMS_FORMULA,
+    make_crossed,
+    make_crossed_binary,
+    make_insteval,
+    make_obs_poisson,
+    make_subjects_items,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR") or REPO.parent / "shared")  # as tests/conftest.py
@@ -31,6 +42,24 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A speed goal: ours at most `factor` times a yardstick (lme4's time, glmm's, the fastest
+    peer's, or `factor` seconds outright when kind is "seconds")."""
+
+    kind: str  # "lme4" | "glmm" | "fastest peer" | "seconds"
+    factor: float
+    why: str = ""  # where the goal comes from, when not the issue's own figure
+
+    def text(self) -> str:
+        return f"≤ {self.factor:g} s" if self.kind == "seconds" else f"≤ {self.factor:g} × {self.kind}"
+
+
+TUTORIAL_TARGET = Target("lme4", 0.3)
+# glmer's tutorial fits on main before this work (7e8bf6e, this machine): "no slower than now"
+GLMER_BEFORE_SECONDS = {"LowBinary": 0.181, "MonthsLow_cbind": 0.023, "SimCounts_poisson": 0.027}
+
+
+@dataclass(frozen=True)
 class Case:
     """One fit to time: formula, data maker, family (None = lmer), REML, lme4 reference."""
 
@@ -42,6 +71,7 @@ class Case:
     reference: Reference = Reference()
     big: bool = False
     spellings: Mapping[str, str] = field(default_factory=dict)
+    targets: tuple[Target, ...] = ()
 
     def formula_for(self, engine: str) -> str:
         """The formula as `engine` spells it (a peer may need an equivalent spelling)."""
@@ -93,6 +123,26 @@ def crossed_binary() -> pd.DataFrame:
 
 
 @lru_cache(maxsize=None)
+def insteval() -> pd.DataFrame:
+    """InstEval's synthetic twin (73,421 ratings)."""
+    return make_insteval()
+
+
+def obs_poisson(n: int, nested: bool = True) -> Callable[[], pd.DataFrame]:
+    """A maker of grouseticks-shaped counts with n rows (named for the data file it writes)."""
+    def maker() -> pd.DataFrame:
+        return make_obs_poisson(n, nested)
+    maker.__name__ = f"obs_poisson_{n}{'' if nested else '_crossed'}"
+    return lru_cache(maxsize=None)(maker)
+
+
+@lru_cache(maxsize=None)
+def subjects_items() -> pd.DataFrame:
+    """Binary responses of 60 subjects to 40 items (crossed)."""
+    return make_subjects_items()
+
+
+@lru_cache(maxsize=None)
 def _reference_json(name: str) -> dict:
     """A reference JSON file from the shared folder."""
     return json.loads((REFERENCE / name).read_text())
@@ -120,7 +170,8 @@ def tutorial_cases() -> list[Case]:
     return [
         Case(f"{name}/{'REML' if reml else 'ML'}", entry["formula"],
              immune_time0 if name in TIME0_MODELS else immune, None, reml,
-             _seed_reference(entry, reml), spellings=_glmm_spelling(entry["formula"]))
+             _seed_reference(entry, reml), spellings=_glmm_spelling(entry["formula"]),
+             targets=(TUTORIAL_TARGET,) + ((Target("fastest peer", 2.0),) if name == "MModTime4" else ()))
         for section, reml in (("lmer_reml", True), ("lmer_ml", False))
         for name, entry in seed[section].items()
     ]
@@ -131,16 +182,36 @@ CBIND_SPELLINGS = {"glmm": "cbind(MonthsLow, MonthsHigh) ~ Sex + (1 | FamID)",
                    "mixedlm": "MonthsLow / Months ~ Sex + (1 | FamID)"}
 
 
+def _glmer_before(name: str) -> tuple[Target, ...]:
+    return (Target("seconds", GLMER_BEFORE_SECONDS[name], "main before this work"),)
+
+
+def obs_poisson_cases() -> list[Case]:
+    """grouseticks-shaped counts with an observation-level effect at three sizes, nested and crossed."""
+    targets = {403: (Target("lme4", 1.0),), 40000: (Target("seconds", 10.0),)}
+    return [Case(f"obs_poisson_{n}{'' if nested else '_crossed'}", OBS_POISSON_FORMULA,
+                 obs_poisson(n, nested), "poisson", False, big=n >= 40000,
+                 targets=targets.get(n, ()) if nested else ())
+            for n, nested in ((403, True), (4000, True), (4000, False), (40000, True))]
+
+
 def all_cases() -> list[Case]:
     """Every case, in table order."""
     return tutorial_cases() + [
         Case("crossed70k/REML", CROSSED_FORMULA, crossed, None, True,
-             Reference(NOTED_LME4_CROSSED_SECONDS, None, "noted"), big=True),
-        Case("crossed70k_binomial", CROSSED_BINARY_FORMULA, crossed_binary, "binomial", False, big=True),
+             Reference(NOTED_LME4_CROSSED_SECONDS, None, "noted"), big=True, targets=(Target("glmm", 1.0),)),
+        Case("insteval/REML", INSTEVAL_FORMULA, insteval, None, True, big=True,
+             spellings={"glmm": INSTEVAL_FORMULA.replace("dept:service", "dept_service")},
+             targets=(Target("seconds", 1.0),)),
+        Case("crossed70k_binomial", CROSSED_BINARY_FORMULA, crossed_binary, "binomial", False, big=True,
+             targets=(Target("seconds", 20.0),)),
         Case("LowBinary", "Low ~ Sex * Time + (1 | FamID)", immune, "binomial", False,
-             glmer_reference("LowBinary_FamID")),
+             glmer_reference("LowBinary_FamID"), targets=_glmer_before("LowBinary")),
         Case("MonthsLow_cbind", CBIND, months_low, "binomial", False,
-             glmer_reference("MonthsLow_cbind"), spellings=CBIND_SPELLINGS),
+             glmer_reference("MonthsLow_cbind"), spellings=CBIND_SPELLINGS,
+             targets=_glmer_before("MonthsLow_cbind")),
         Case("SimCounts_poisson", "Count ~ Dose + (1 | Site)", simulated_counts, "poisson", False,
-             glmer_reference("SimCounts_poisson")),
+             glmer_reference("SimCounts_poisson"), targets=_glmer_before("SimCounts_poisson")),
+        *obs_poisson_cases(),
+        Case("subjects_items_binomial", SUBJECTS_ITEMS_FORMULA, subjects_items, "binomial", False),
     ]

@@ -8,25 +8,34 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+# One warm-up fit (its criterion is reported), then the median of `repeats` timed fits; a warm-up
+# longer than SINGLE_FIT_SECONDS is itself the measurement (repeating an 8-minute fit adds nothing).
+# A fit running past `limit` seconds is stopped by R (setTimeLimit) and reported as an error.
 R_PRELUDE = r"""
 suppressMessages(library(lme4))
-bench_fit <- function(name, csv, factors, formula, family, reml, repeats) {
+bench_fit <- function(name, csv, factors, formula, family, reml, repeats, single, limit) {
+  cat(sprintf("BENCH_START\t%s\n", name)); flush(stdout())
   d <- read.csv(csv, colClasses = setNames(rep("character", length(factors)), names(factors)))
   for (f in names(factors)) d[[f]] <- factor(d[[f]], levels = factors[[f]])
   fit <- function() suppressWarnings(suppressMessages(
     if (is.na(family)) lmer(as.formula(formula), data = d, REML = reml)
     else glmer(as.formula(formula), data = d, family = family)))
+  timed <- function() { t0 <- proc.time()[["elapsed"]]; m <- fit(); list(m, proc.time()[["elapsed"]] - t0) }
   r <- tryCatch({
-    m <- fit()
+    setTimeLimit(elapsed = limit, transient = TRUE)
+    first <- timed()
+    m <- first[[1]]
     crit <- if (!is.na(family)) -2 * as.numeric(logLik(m)) else if (reml) REMLcrit(m) else deviance(m)
-    secs <- sapply(seq_len(repeats), function(i) {
-      t0 <- proc.time()[["elapsed"]]; fit(); proc.time()[["elapsed"]] - t0 })
+    secs <- if (first[[2]] > single) first[[2]] else sapply(seq_len(repeats), function(i) timed()[[2]])
     sprintf("BENCH_RESULT\t%s\t%.17g\t%.17g", name, median(secs), crit)
   }, error = function(e) sprintf("BENCH_ERROR\t%s\t%s", name, gsub("[\t\n]", " ", conditionMessage(e))))
-  cat(r, "\n", sep = "")
+  setTimeLimit(elapsed = Inf)
+  cat(r, "\n", sep = ""); flush(stdout())
 }
 """
+SINGLE_FIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -40,18 +49,19 @@ class RCase:
     family: str | None
     reml: bool
     repeats: int
+    limit: float = 3600.0  # seconds before R stops the fit
 
 
-def lme4_available() -> bool:
-    """True when Rscript exists and `library(lme4)` loads."""
+def lme4_version() -> str | None:
+    """"R x.y.z, lme4 a.b-c" when Rscript exists and `library(lme4)` loads, else None."""
     if shutil.which("Rscript") is None:
-        return False
+        return None
+    script = 'suppressMessages(library(lme4)); cat(sprintf("R %s, lme4 %s", getRversion(), packageVersion("lme4")))'
     try:
-        done = subprocess.run(["Rscript", "-e", "suppressMessages(library(lme4))"],
-                              capture_output=True, timeout=120)
+        done = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _r_string(value: str) -> str:
@@ -65,28 +75,35 @@ def _r_call(case: RCase) -> str:
                         for col, levels in case.factors.items())
     family = _r_string(case.family) if case.family else "NA"
     return (f"bench_fit({_r_string(case.name)}, {_r_string(str(case.csv))}, list({factors}), "
-            f"{_r_string(case.formula)}, {family}, {'TRUE' if case.reml else 'FALSE'}, {case.repeats})")
+            f"{_r_string(case.formula)}, {family}, {'TRUE' if case.reml else 'FALSE'}, {case.repeats}, "
+            f"{SINGLE_FIT_SECONDS}, {case.limit})")
 
 
-def _parse(stdout: str) -> dict[str, dict]:
-    """Results by case name from the R script's marked lines."""
+def parse_line(line: str) -> tuple[str, str, dict | None] | None:
+    """One marked line of the R script: (kind, case name, result or None), or None if unmarked."""
+    parts = line.rstrip("\n").split("\t")
+    if parts[0] == "BENCH_START" and len(parts) == 2:
+        return "start", parts[1], None
+    if parts[0] == "BENCH_RESULT" and len(parts) == 4:
+        return "result", parts[1], {"status": "ok", "seconds": float(parts[2]), "criterion": float(parts[3])}
+    if parts[0] == "BENCH_ERROR" and len(parts) >= 3:
+        return "result", parts[1], {"status": "error", "reason": parts[2]}
+    return None
+
+
+def run_lme4(cases: list[RCase], progress: Callable[[str, str, dict | None], None]) -> dict[str, dict]:
+    """Time every case in one R process, telling `progress` as each case starts and ends."""
     results: dict[str, dict] = {}
-    for line in stdout.splitlines():
-        parts = line.rstrip("\n").split("\t")
-        if parts[0] == "BENCH_RESULT" and len(parts) == 4:
-            results[parts[1]] = {"status": "ok", "seconds": float(parts[2]), "criterion": float(parts[3])}
-        elif parts[0] == "BENCH_ERROR" and len(parts) >= 3:
-            results[parts[1]] = {"status": "error", "reason": parts[2]}
-    return results
-
-
-def run_lme4(cases: list[RCase], timeout: float = 3600) -> dict[str, dict]:
-    """Time every case in one R process (one warm-up fit, then the median of `repeats`)."""
     with tempfile.TemporaryDirectory(prefix="bench_r_") as tmp:
         script = Path(tmp) / "bench.R"
         script.write_text(R_PRELUDE + "\n".join(map(_r_call, cases)) + "\n")
-        try:
-            done = subprocess.run(["Rscript", str(script)], capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            return _parse(exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or "")
-    return _parse(done.stdout)
+        with subprocess.Popen(["Rscript", str(script)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, bufsize=1) as proc:
+            for line in proc.stdout:
+                parsed = parse_line(line)
+                if parsed:
+                    kind, name, result = parsed
+                    if result is not None:
+                        results[name] = result
+                    progress(kind, name, result)
+    return results

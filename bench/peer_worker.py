@@ -4,8 +4,8 @@ usage: python peer_worker.py SPEC.json
 SPEC holds engine, csv, formula, family (null = linear), reml, repeats and repo.
 The peers run under bench/.venv's Python; "ours" runs under the app's Python.
 Prints one line `BENCH_RESULT {...}`: status ok|n/a|error, seconds (median of the
-timed repeats after one warm-up), times, criterion (REML criterion, ML deviance
-or -2 logLik), version, peak_rss_mib and base_rss_mib.
+timed repeats after one warm-up; the warm-up itself when it took over 20 s), times,
+criterion (REML criterion, ML deviance or -2 logLik), version, peak_rss_mib and base_rss_mib.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from datafile import read_frame  # noqa: E402
 
 MARK = "BENCH_RESULT "
+SINGLE_FIT_SECONDS = 20.0  # a warm-up fit longer than this is the measurement (as lme4_live.py)
 
 
 class Unavailable(Exception):
@@ -125,11 +126,11 @@ def measure(spec: dict) -> dict:
     df = read_frame(Path(spec["csv"]))
     base = _rss_mib()
     try:
-        _, fit = _timed(engine, df, spec["formula"])
+        first, fit = _timed(engine, df, spec["formula"])
         criterion = engine.criterion(fit)
         del fit
-        times = []
-        for _ in range(spec["repeats"]):  # no forced gc between repeats: lme4's R loop has none
+        times = [first] if first > SINGLE_FIT_SECONDS else []  # a long fit is its own measurement
+        for _ in range(0 if times else spec["repeats"]):  # no forced gc between repeats: lme4's R loop has none
             seconds, fit = _timed(engine, df, spec["formula"])
             times.append(seconds)
             del fit

@@ -73,15 +73,34 @@ def make_crossed_binary(**kwargs) -> pd.DataFrame:
 
 def make_insteval(n: int = 73_421, students: int = 2972, instructors: int = 1128, depts: int = 14,
                   seed: int = 73421) -> pd.DataFrame:
-    """InstEval's shape: ratings y (1 to 5) of instructors d by students s, d nested in dept,
-    service (0/1) varying within instructor; lme4's InstEval has these sizes (73,421 ratings,
-    2,972 students rating 1-92 times, 1,128 instructors rated 10-792 times, 14 departments).
-    The effects are of the size lme4 estimates on InstEval (s 0.32, d 0.52, dept:service 0.07,
-    residual 1.18) before rounding to the 1-5 scale."""
+    """InstEval's shape (lme4): ratings y (1 to 5) of instructors d by students s, each instructor
+    in one of 14 departments, service (0/1) varying within instructor; 73,421 ratings by 2,972
+    students of 1,128 instructors. As in InstEval, students follow curricula: a student rates
+    instructors of their cohort's courses, most in the cohort's home department and a third in
+    partner departments, so the instructors' cross product is about 20% full, as InstEval's is
+    (a random pairing would fill 57%, and make every fit needlessly dense). Effects of the size
+    lme4 estimates on InstEval (s 0.32, d 0.52, dept:service 0.07, residual 1.18) before rounding
+    to the 1-5 scale."""
     rng = np.random.default_rng(seed)
-    s = _members(rng, _sizes(rng, n, students, 1, 0.5))
-    d = _members(rng, _sizes(rng, n, instructors, 10, 1.1))
     dept_of = rng.permutation(np.concatenate([np.arange(depts), rng.integers(0, depts, instructors - depts)]))
+    pull = rng.lognormal(0.0, 0.9, instructors)  # how many ratings an instructor draws
+    cohorts = 300
+    home = rng.choice(depts, cohorts, p=np.bincount(dept_of, minlength=depts) / instructors)
+    partners = rng.dirichlet(np.full(depts, 0.3), depts)
+    courses = []
+    for h in home:  # a curriculum: 30 instructors at home, 15 in partner departments
+        at_home = np.flatnonzero(dept_of == h)
+        away = np.flatnonzero(np.isin(dept_of, rng.choice(depts, 3, p=partners[h])) & (dept_of != h))
+        courses.append(np.concatenate([rng.choice(at_home, min(30, len(at_home)), replace=False),
+                                       rng.choice(away, min(15, len(away)), replace=False)]))
+    s = _members(rng, _sizes(rng, n, students, 1, 0.5))
+    cohort = rng.integers(0, cohorts, students)[s]
+    d = np.empty(n, int)
+    for c, staff in enumerate(courses):
+        rows = np.flatnonzero(cohort == c)
+        d[rows] = rng.choice(staff, len(rows), p=pull[staff] / pull[staff].sum())
+    unrated = np.setdiff1d(np.arange(instructors), d)  # every instructor rated (InstEval's have 10+)
+    d[rng.choice(n, len(unrated), replace=False)] = unrated
     dept = dept_of[d]
     service = (rng.random(n) < rng.beta(0.6, 0.8, instructors)[d]).astype(int)
     cell = dept * 2 + service

@@ -24,8 +24,9 @@ from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence
 from lib.engine.formula import Formula
 from lib.engine.lmer_fit import LmerFit
 from lib.engine.lmer_problem import LmerProblem, setup
-from lib.engine.optimize import OptResult, finish, optimize_lmer
+from lib.engine.optimize import OptResult, finish, optimize_lmer, quasi_newton
 from lib.engine.pls import one_blas_thread
+from lib.engine.retrms import positive_diagonals
 
 __all__ = ["lmer", "setup", "optimize", "fit_problem", "refit", "lme4_stop", "LmerProblem", "LmerFit"]
 
@@ -62,21 +63,35 @@ def refit(fit: LmerFit, REML: bool) -> LmerFit:
 
 
 def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> Optimum:
-    """lme4's optimizeLmer from its start, the finish to the optimum, lme4's checks there."""
+    """The criterion's optimum from lme4's start (or `start`), lme4's checks there.
+
+    L-BFGS on the criterion's exact gradient (as MixedModels.jl's and the faster Python peers'
+    derivative-based fits), then the finish: Newton steps on that gradient, with lme4's
+    check.boundary, to the optimum. lme4's own stage (nloptwrap's BOBYQA) runs only if the
+    quasi-Newton stage fails; `lme4_stop` replays it on demand.
+    """
     def fn(theta: np.ndarray) -> float:
         return prob.criterion(theta, REML)
 
-    lower = prob.lower
-    opt = optimize_lmer(fn, prob.start if start is None else start, lower)
-    messages = prob.messages + opt.warnings
-    if not len(opt.par):
-        return Optimum(opt.par, messages, opt.trace, None)
-    end = finish(fn, opt.par, opt.fval, lower, opt.trace)
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        return prob.criterion_and_gradient(theta, REML)[1]
+
+    lower, trace = prob.lower, []
+    x0 = prob.start if start is None else np.asarray(start, float)
+    messages = list(prob.messages)
+    qn = quasi_newton(lambda theta: prob.criterion_and_gradient(theta, REML), x0, trace)
+    x = positive_diagonals(qn.par, lower)
+    fx = fn(x)
+    if not np.isfinite(fx):  # the quasi-Newton stage failed: lme4's own stage instead
+        opt = optimize_lmer(fn, x0, lower)
+        x, fx, trace = opt.par, opt.fval, trace + opt.trace
+        messages += opt.warnings
+    end = finish(fn, x, fx, lower, trace, gradient)
     if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
         messages.append(SINGULAR_MESSAGE)
     else:
         messages += check_convergence(end.par, lower, *end.derivs)
-    return Optimum(end.par, messages, opt.trace, end.derivs)
+    return Optimum(end.par, messages, trace, end.derivs)
 
 
 def lme4_stop(prob: LmerProblem, REML: bool) -> OptResult:

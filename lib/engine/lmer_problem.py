@@ -32,6 +32,11 @@ class LmerProblem(ThetaLayout):
         f = self.system.factor(np.asarray(theta, float))
         return profiled_deviance(f, *self.X.shape, reml)
 
+    def criterion_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
+        """The criterion at theta and its exact gradient over theta, from one factorization."""
+        f = self.system.factor(np.asarray(theta, float))
+        return profiled_deviance(f, *self.X.shape, reml), self.system.gradient(f, reml)
+
 
 def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
     """Parse and check the model, and build its matrices (lme4's lFormula)."""

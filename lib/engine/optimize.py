@@ -125,9 +125,40 @@ def _snap_to_boundary(fn: Objective, res: OptResult, lower: np.ndarray, tol: flo
     return res
 
 
+# -- a quasi-Newton stage on the exact gradient ---------------------------------------------
+
+def quasi_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray,
+                 trace: list | None = None) -> OptResult:
+    """L-BFGS (scipy's L-BFGS-B, no bounds) on f and its exact gradient, from x0.
+
+    Unbounded, because the bounds on lmer's theta are no constraint on its criterion (see
+    lib.engine.retrms.positive_diagonals); a point where a bounded parameter is exactly 0 would
+    stop it, since there the criterion's slope is 0 by symmetry. A failed evaluation (a factor
+    that is not positive definite, far out on a line search) counts as +inf.
+    """
+    from scipy.optimize import minimize
+    trace = [] if trace is None else trace
+
+    def traced(x: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            f, g = fg(x)
+        except np.linalg.LinAlgError:
+            f, g = np.inf, np.zeros(len(x))
+        trace.append(("L-BFGS", float(f), x.copy()))
+        return f, g
+
+    res = minimize(traced, np.asarray(x0, float), jac=True, method="L-BFGS-B",
+                   options={"ftol": 1e-12, "gtol": 1e-6, "maxls": 40, "maxiter": 1000})
+    return OptResult(res.x, float(res.fun), res.status, res.nfev, trace)
+
+
 # -- the finish: from lme4's stopping point to the optimum ---------------------------------
 
 FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
+# A Newton step may raise the criterion by its round-off: sums over thousands of rows in
+# another order differ by ~3e-14 of the criterion (MModTime4: 5e-10 in 17845), so a step
+# predicted to gain 1e-9 can come out 5e-10 higher. It is accepted up to this, relative.
+ROUNDOFF = 1e-12
 NEWTON_STEPS = 6
 POLISH_RESTARTS = 3
 BOUND_TOL = 1e-5  # lme4's boundary.tol: a bounded parameter this close to its bound is tried on it
@@ -143,22 +174,59 @@ class Finished:
     derivs: tuple[np.ndarray, np.ndarray] | None
 
 
+# (x, f(x), indices) -> gradient and Hessian of f over x[indices]
+Derivatives = Callable[[np.ndarray, float, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
-           trace: list | None = None) -> Finished:
+           trace: list | None = None, gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> Finished:
     """The optimum of fn (bounded below by `lower`) from a nearby point x, such as lme4's stop.
 
-    Newton steps on lme4's deriv12 over the parameters not on their bound (an active set: a
-    parameter whose step would cross its bound goes onto it; one whose criterion falls off the
-    bound is released), else tight BOBYQA restarts. Returns deriv12 at the optimum when no
-    parameter is on its bound (where lme4 checks convergence), else None.
+    Newton steps over the parameters not on their bound (an active set: a parameter whose step
+    would cross its bound goes onto it; one whose criterion falls off the bound is released),
+    else tight BOBYQA restarts. The derivatives are lme4's deriv12, or, given fn's exact
+    `gradient`, that gradient and a Hessian differenced from it (2 evaluations per parameter
+    where deriv12 takes 2 per pair). Returns them at the optimum when no parameter is on its
+    bound (where lme4 checks convergence), else None.
     """
     fn = _traced(fn, "finish", trace)
+    derivs = _deriv12_of(fn) if gradient is None else _differenced(gradient)
     x = np.array(x, float)
-    done = _active_set_newton(fn, x, fx, lower)
+    done = _active_set_newton(fn, derivs, x, fx, lower)
     if done is None:
         x, fx = _polish(fn, x, fx, lower)
-        done = _active_set_newton(fn, x, fx, lower) or Finished(x, fx, None)
+        done = _active_set_newton(fn, derivs, x, fx, lower)
+    if done is None:  # BOBYQA's point: lme4's derivatives there unless it is on a bound
+        on = x == lower
+        done = Finished(x, fx, None if on.any() else derivs(x, fx, np.arange(len(x))))
     return done
+
+
+def _deriv12_of(fn: Objective) -> Derivatives:
+    """lme4's deriv12 over x[idx], the other parameters held."""
+    from lib.engine.convergence import deriv12
+
+    def derivs(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def sub(t: np.ndarray) -> float:
+            z = x.copy()
+            z[idx] = t
+            return fn(z)
+        return deriv12(sub, x[idx], fx)
+    return derivs
+
+
+def _differenced(gradient: Callable[[np.ndarray], np.ndarray], step: float = 1e-4) -> Derivatives:
+    """The exact gradient over x[idx], and a Hessian by central differences of it (deriv12's step)."""
+    def derivs(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cols = []
+        for i in idx:
+            up, down = x.copy(), x.copy()
+            up[i] += step
+            down[i] -= step
+            cols.append((gradient(up)[idx] - gradient(down)[idx]) / (2 * step))
+        H = np.array(cols).reshape(len(idx), len(idx))
+        return gradient(x)[idx], (H + H.T) / 2
+    return derivs
 
 
 def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
@@ -172,7 +240,8 @@ def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
     return f
 
 
-def _active_set_newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> Finished | None:
+def _active_set_newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float,
+                       lower: np.ndarray) -> Finished | None:
     """Newton on the free parameters until converged and no bound parameter wants off; None on failure."""
     bounded = np.isfinite(lower)
     on = bounded & (x - lower < BOUND_TOL)
@@ -184,7 +253,7 @@ def _active_set_newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarra
         else:
             on = bounded & (x == lower)
     for _ in range(4):
-        res = _newton(fn, x, fx, lower, ~on)
+        res = _newton(fn, derivs, x, fx, lower, ~on)
         if res is None:
             return None
         x, fx, derivs, hit = res
@@ -209,19 +278,13 @@ def _moved(x: np.ndarray, i: int, step: float) -> np.ndarray:
     return z
 
 
-def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray, free: np.ndarray):
-    """Newton steps over x[free]: (x, f(x), deriv12 there, parameters that hit their bound) or None."""
-    from lib.engine.convergence import deriv12
-
+def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower: np.ndarray,
+            free: np.ndarray):
+    """Newton steps over x[free]: (x, f(x), the derivatives there, parameters that hit their bound)
+    or None."""
     idx = np.flatnonzero(free)
-
-    def sub(t: np.ndarray) -> float:
-        z = x.copy()
-        z[idx] = t
-        return fn(z)
-
     for _ in range(NEWTON_STEPS):
-        g, H = deriv12(sub, x[idx], fx) if len(idx) else (np.zeros(0), np.zeros((0, 0)))
+        g, H = derivs(x, fx, idx) if len(idx) else (np.zeros(0), np.zeros((0, 0)))
         try:
             L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
@@ -237,7 +300,7 @@ def _newton(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray, free: np
             fn_ = fn(xn)
             return (xn, fn_, None, crossed) if fn_ < fx else None
         fn_ = fn(xn)
-        if not fn_ < fx:
+        if not fn_ < fx + ROUNDOFF * max(1.0, abs(fx)):
             return None
         x, fx = xn, fn_
     return None

@@ -44,7 +44,7 @@ from threadpoolctl import ThreadpoolController
 
 from lib.engine.retrms import ReBlock, theta_slices
 
-_potrf, _trtrs = la.get_lapack_funcs(("potrf", "trtrs"), (np.zeros(1),))
+_potrf, _potri, _trtrs = la.get_lapack_funcs(("potrf", "potri", "trtrs"), (np.zeros(1),))
 _ONE = np.ones(1)
 _DENSE_LIMIT = 250_000  # entries of the m x q1 coupling block kept dense up to this
 _THREADPOOLS = ThreadpoolController()  # finding the BLAS libraries once, not per fit
@@ -66,15 +66,18 @@ class Factorization:
 
     theta: np.ndarray
     L1: np.ndarray  # (levels, k1, k1) Cholesky factors of the first block
+    L1inv: np.ndarray  # their inverses
     B: np.ndarray  # (levels, k1, k1): T1 L1_j^{-T}, the first block's part of the coupling
     L2: np.ndarray  # lower Cholesky factor of the trailing block (X's rows: identity if not `fixed`)
     ldL2: float  # log-determinant of L_Z L_Z'
     ldRX2: float  # log-determinant of R_X' R_X (nan when not `fixed`)
     coupling: "_DenseCoupling | _SparseCoupling"  # the cross products the factor was made from
+    schur: np.ndarray  # D - C W C', the trailing block before Lambda's congruence (for the gradient)
     fixed: bool = True  # False: beta held fixed (in the offset), the factor is over u only
     pwrss: float = np.nan  # penalized (weighted) residual sum of squares r^2
     beta: np.ndarray | None = None
     u: np.ndarray | None = None  # spherical random effects, first block's levels first
+    resid: np.ndarray | None = None  # y - X beta - Z Lambda u (lmer's factor only)
 
 
 class _DenseCoupling:
@@ -112,6 +115,10 @@ class _DenseCoupling:
         """(C Bsp)' v."""
         return self.matrix(B).T @ v
 
+    def level_forms(self, K: np.ndarray) -> np.ndarray:
+        """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m."""
+        return self.C.transpose(0, 2, 1) @ (K @ self.C)
+
 
 class _PairLists:
     """Which entries of C multiply which in C W C', and where each product lands.
@@ -125,32 +132,40 @@ class _PairLists:
 
     def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
         self.m = m
-        cols = [slice(C.indptr[j * k1], C.indptr[(j + 1) * k1]) for j in range(n1)]
-        rows = [np.unique(C.indices[c]).astype(np.int64) for c in cols]
-        sizes = np.array([len(r) * (len(r) + 1) // 2 for r in rows])  # row pairs per level
-        runs = np.repeat(sizes, k1 * k1)  # products per entry (j, c, d) of W, in that order
-        ends = np.cumsum(runs)
-        # filled in place: lists of pieces and their concatenation would double the peak
-        self.target, self.ia, self.ib = (np.empty(ends[-1], np.int64) for _ in range(3))
-        colof = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
-        for j, (c, r) in enumerate(zip(cols, rows)):
-            at = np.full((len(r), k1), C.nnz)  # C.nnz: a structural zero (see `products`)
-            at[np.searchsorted(r, C.indices[c]), colof[c] - j * k1] = np.arange(c.start, c.stop)
-            a, b = np.triu_indices(len(r))
-            for cd in range(k1 * k1):
-                piece = slice(ends[j * k1 * k1 + cd] - len(a), ends[j * k1 * k1 + cd])
-                self.target[piece] = r[a] * m + r[b]
-                self.ia[piece], self.ib[piece] = at[a, cd // k1], at[b, cd % k1]
-        # stable: each entry's products stay in level order, the order bincount summed them in
-        order = np.argsort(self.target, kind="stable")
-        self.ia, self.ib = self.ia[order], self.ib[order]
-        index = np.int32 if ends[-1] < 2 ** 31 else np.int64  # scipy's own choice: no conversion
-        self.windex = np.repeat(np.arange(n1 * k1 * k1, dtype=index), runs)[order]
-        self.entries, counts = np.unique(self.target[order], return_counts=True)
-        del self.target
-        self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index)
+        # the rows each level meets ("slots", sorted by level, then row) and where each of the
+        # level's k1 columns holds its entry in C.data (C.nnz: a structural zero, see `products`)
+        col = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
+        keys, slot_of = np.unique((col // k1) * m + C.indices, return_inverse=True)
+        level, row = keys // m, keys % m
+        at = np.full((len(keys), k1), C.nnz)
+        at[slot_of, col % k1] = np.arange(C.nnz)
+        # every pair of slots a <= b of one level, level by level
+        count = np.searchsorted(level, level, side="right") - np.arange(len(keys))  # slots b >= a
+        a = np.repeat(np.arange(len(keys)), count)
+        b = a + np.arange(len(a)) - np.repeat(np.cumsum(count) - count, count)
+        # one product per pair and entry (c, d) of W_j, landing on entry (row a, row b) of C W C'
+        cds = [(cd // k1, cd % k1) for cd in range(k1 * k1)]
+        target = row[a] * m + row[b]
+        ia = np.concatenate([at[a, c] for c, _ in cds]) if k1 > 1 else at[a, 0]
+        ib = np.concatenate([at[b, d] for _, d in cds]) if k1 > 1 else at[b, 0]
+        windex = np.concatenate([level[a] * k1 * k1 + cd for cd in range(k1 * k1)]) if k1 > 1 else level[a]
+        del a, b
+        seen = np.zeros(m * m, bool)  # the entries met, by a dense mark (a sort of 10^6 costs more)
+        seen[target] = True
+        self.entries = np.flatnonzero(seen)
+        target = np.tile((np.cumsum(seen) - 1)[target], k1 * k1)
+        del seen
+        # P[target, (j, c, d)] = the product, its rows in the order of C W C''s entries (within
+        # an entry any order: it only orders a sum)
+        order = np.argsort(target)
+        index = np.int32 if len(order) < 2 ** 31 else np.int64  # scipy's own choice: no conversion
+        self.ia, self.ib, self.windex = ia[order], ib[order], windex[order].astype(index)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(target, minlength=len(self.entries)))]).astype(index)
         self.shape = (len(self.entries), n1 * k1 * k1)
         self.mirrored = (self.entries % m) * m + self.entries // m
+        self.upper_row, self.upper_col = self.entries // m, self.entries % m  # (row <= col)
+        # a pair of distinct rows stands for both orders in a full quadratic form
+        self.twice = np.where(self.entries == self.mirrored, 1.0, 2.0)
 
     def products(self, data: np.ndarray) -> np.ndarray:
         """The products of C's entries that the pairs multiply (data with a 0 appended)."""
@@ -194,6 +209,20 @@ class _SparseCoupling:
     def t_times(self, B: np.ndarray, v: np.ndarray) -> np.ndarray:
         w = (self.C.T @ v).reshape(-1, self.k1)
         return np.einsum("jkl,jk->jl", B, w).ravel()
+
+    def level_forms(self, K: np.ndarray) -> np.ndarray:
+        """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m:
+        the pair lists read backwards (P' where gram uses P)."""
+        return self._forms(K.ravel()[self.pairs.entries])
+
+    def level_forms_lower(self, Kl: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """level_forms(diag(g) K diag(g)) from K's lower triangle Kl, with no m x m temporary."""
+        pr = self.pairs
+        return self._forms(Kl.ravel()[pr.mirrored] * g[pr.upper_row] * g[pr.upper_col])
+
+    def _forms(self, values: np.ndarray) -> np.ndarray:
+        half = (self.P.T @ (values * self.pairs.twice)).reshape(self.n1, self.k1, self.k1)
+        return (half + half.transpose(0, 2, 1)) / 2
 
 
 @dataclass(frozen=True)
@@ -397,34 +426,103 @@ class PlsSystem:
         return v
 
     def _congruence(self, theta: np.ndarray, S: np.ndarray) -> np.ndarray:
-        """G' S G for symmetric S (overwriting S where it can)."""
+        """G' S G for symmetric S, as a new array."""
         if not self.q_rest:  # G = I
-            return S
+            return S.copy()
         g = self._g_vector(theta)
         if g is not None:
-            S *= np.outer(g, g)
-            return S
+            return S * np.outer(g, g)
         return self.g_transpose_times(theta, self.g_transpose_times(theta, S).T)
+
+    def _g_times_matrix(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """G A, level block by level block."""
+        A = A.copy()
+        for at, b, T in self._rest_T(theta):
+            rows = A[at:at + b.q].reshape(b.nlevels, b.k, -1)
+            A[at:at + b.q] = np.einsum("kl,jl...->jk...", T, rows).reshape(b.q, -1)
+        return A
 
     # -- per-theta work --------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factorization:
         """The blocked Cholesky factor at theta, with beta, u and r^2 (lmer's evaluation)."""
         f = self.decompose(theta)
         # lme4 takes r^2 from the solution, not from L2[-1, -1]^2: the direct sum of squares
-        # loses less to cancellation, and following it keeps our optimizer on lme4's path
-        resid = self.y - self.X @ f.beta - self.z_lambda_times(f.theta, f.u)
-        rss = resid @ resid if self.w is None else (self.w * resid) @ resid
+        # loses less to cancellation
+        f.resid = self.y - self.X @ f.beta - self.z_lambda_times(f.theta, f.u)
+        rss = f.resid @ f.resid if self.w is None else (self.w * f.resid) @ f.resid
         f.pwrss = float(rss + f.u @ f.u)
         return f
+
+    def gradient(self, f: Factorization, reml: bool) -> np.ndarray:
+        """The exact gradient of `profiled_deviance` over theta at f (a factor from `factor`).
+
+        With V the inverse of the penalized cross product of [Z Lambda, X] (REML) or of Z Lambda
+        alone (ML), rho the residual and Lambda_i = dLambda/dtheta_i,
+
+            d/dtheta_i = 2 tr(V [Z Lambda, X]' Z Lambda_i) - 2 nu rho' Z Lambda_i u / r^2,
+
+        nu = n - p (REML) or n. The trace needs V only in its diagonal blocks and where the
+        first term meets the rest; the blocked factor gives those (Takahashi's selected
+        inverse, in blocks) from K, the inverse of the trailing block.
+        """
+        mt = self.q_rest + (self.p if reml else 0)
+        Kl = np.zeros((self.m, self.m))  # K's lower triangle
+        if mt:
+            Kl[:mt, :mt] = _potri(f.L2[:mt, :mt], lower=1)[0]
+        traces = [self._first_traces(f, Kl)] + self._rest_traces(f, Kl, mt)
+        nu = self.n - self.p if reml else self.n
+        out, at = [], 0
+        for b, R in zip(self.blocks, traces):
+            rows, cols = b.tril_index()
+            u = f.u[at:at + b.q].reshape(b.nlevels, b.k)
+            zrho = np.column_stack([np.bincount(b.factor.codes, b.X[:, r] * f.resid, minlength=b.nlevels)
+                                    for r in range(b.k)])
+            out.append(2 * R.sum(axis=0)[cols, rows] - 2 * nu * (zrho.T @ u)[rows, cols] / f.pwrss)
+            at += b.q
+        return np.concatenate(out)
+
+    def _first_traces(self, f: Factorization, Kl: np.ndarray) -> np.ndarray:
+        """[V [Z Lambda, X]' Z]_jj for the first term's levels j (levels, k1, k1).
+
+        V's diagonal block there is M_j^-1 + H_j' E_j H_j and its block against the rest
+        -K G' C_j H_j, with M_j = T1' A_j T1 + I, H_j = T1 M_j^-1, E_j = C_j' G K G' C_j.
+        """
+        g = self._g_vector(f.theta)
+        if g is not None and isinstance(f.coupling, _SparseCoupling):
+            E = f.coupling.level_forms_lower(Kl, g)  # K's lower triangle read in place
+        else:
+            K = Kl + np.tril(Kl, -1).T
+            E = f.coupling.level_forms(K * np.outer(g, g) if g is not None else
+                                       self._g_times_matrix(f.theta, self._g_times_matrix(f.theta, K).T))
+        Minv = f.L1inv.transpose(0, 2, 1) @ f.L1inv
+        H = f.B @ f.L1inv
+        HtE = H.transpose(0, 2, 1) @ E
+        return (Minv + HtE @ H) @ _each_times(self.Ts(f.theta)[0].T, self.A11) - HtE
+
+    def _rest_traces(self, f: Factorization, Kl: np.ndarray, mt: int) -> list[np.ndarray]:
+        """[V [Z Lambda, X]' Z]_jj for the other terms' levels: the diagonal blocks of
+        K G' (D - C W C'), one (levels, k, k) array per term."""
+        if not self.q_rest:
+            return []
+        q, g = self.q_rest, self._g_vector(f.theta)
+        if g is not None:  # scalar terms: sum_a K[i, a] g_a schur[a, i], from K's lower triangle
+            P = Kl[:mt, :mt] * f.schur[:mt, :mt]
+            R = P @ g[:mt] + P.T @ g[:mt] - P.diagonal() * g[:mt]
+            return [R[at:at + b.q].reshape(-1, 1, 1) for at, b in self._rest]
+        K = Kl + np.tril(Kl, -1).T
+        F = self.g_transpose_times(f.theta, f.schur[:mt, :q])
+        return [np.einsum("jca,ajr->jcr", K[at:at + b.q, :mt].reshape(b.nlevels, b.k, mt),
+                          F[:, at:at + b.q].reshape(mt, b.nlevels, b.k)) for at, b in self._rest]
 
     def decompose(self, theta: np.ndarray, fixed: bool = True) -> Factorization:
         """The blocked factor at theta and its solution (beta and u, or u alone with beta fixed)."""
         if fixed and not self.fixed:
             raise ValueError("the cross products were made for u alone: reweight with fixed=True")
         theta = np.asarray(theta, float)
-        L1, B = _first_block(self.Ts(theta)[0], self.A11)
+        L1, L1inv, B = _first_block(self.Ts(theta)[0], self.A11)
         gram = self.coupling.gram(B)
-        S = self._congruence(theta, np.subtract(self.D, gram, out=gram))
+        schur = np.subtract(self.D, gram, out=gram)
+        S = self._congruence(theta, schur)
         if self.q_rest:
             S[self._udiag] += 1.0
         if not fixed:
@@ -440,8 +538,8 @@ class PlsSystem:
         d2 = np.log(L2.diagonal())
         q, p = self.q_rest, self.p
         ldRX2 = 2 * d2[q:q + p].sum() if fixed else np.nan
-        f = Factorization(theta.copy(), L1, B, L2, 2 * (d1.sum() + d2[:q].sum()), ldRX2,
-                          self.coupling, fixed)
+        f = Factorization(theta.copy(), L1, L1inv, B, L2, 2 * (d1.sum() + d2[:q].sum()), ldRX2,
+                          self.coupling, schur, fixed)
         f.beta, f.u = self.solve(f)
         return f
 
@@ -527,15 +625,17 @@ def _eye(k: int) -> np.ndarray:
     return np.eye(k)
 
 
-def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """L1_j = chol(T1' A_j T1 + I) and B_j = T1 L1_j^{-T}, level by level."""
+def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L1_j = chol(T1' A_j T1 + I), its inverse and B_j = T1 L1_j^{-T}, level by level."""
     if len(T1) == 1:  # a scalar term: elementwise, the same numbers as the batched LAPACK calls
         t = T1[0, 0]
         l1 = np.sqrt((t * A11[:, 0, 0]) * t + 1.0)
-        return l1.reshape(-1, 1, 1), (t * (1.0 / l1)).reshape(-1, 1, 1)
+        inv = (1.0 / l1).reshape(-1, 1, 1)
+        return l1.reshape(-1, 1, 1), inv, t * inv
     L1 = _gufuncs.cholesky_lo(_times_each(_each_times(T1.T, A11), T1) + _eye(len(T1)),
                               signature="d->d")
-    return L1, _each_times(T1, _gufuncs.inv(L1, signature="d->d").transpose(0, 2, 1))
+    inv = _gufuncs.inv(L1, signature="d->d")
+    return L1, inv, _each_times(T1, inv.transpose(0, 2, 1))
 
 
 # One matrix times a stack: one gemm over the stack laid side by side, where matmul's

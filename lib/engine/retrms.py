@@ -155,6 +155,23 @@ class ThetaLayout:
         return theta_start(self.blocks)
 
 
+def positive_diagonals(theta: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """theta with every column of every T turned so that its diagonal is >= 0: the same model.
+
+    Lambda enters lme4's criteria only through Z Lambda u and ||u||^2, which T D with
+    D = diag(+-1) leaves unchanged (u's elements change sign with the column), so lmer's
+    bounds at 0 are a convention, not a constraint. theta lists each T's lower triangle
+    column by column, so a column starts at its diagonal (the bounded entries) and runs to
+    the next one.
+    """
+    out = np.array(theta, float)
+    starts = np.flatnonzero(lower == 0)
+    for a, b in zip(starts, np.append(starts[1:], len(out))):
+        if out[a] < 0:
+            out[a:b] = -out[a:b]
+    return out
+
+
 def theta_names(blocks: list[ReBlock]) -> list[str]:
     return [n for b in blocks for n in b.theta_names()]
 

@@ -224,3 +224,18 @@ def test_conditional_variances_match_lme4(data):
         assert np.all(Band.of([ref["lme4_default"], ref["optimum"]], key).excess(ours[key], floor[key]) <= 0), key
     sd = fit.ranef_sd["Sex:IndID"].iloc[0]
     assert sd["(Intercept)"] == pytest.approx(np.sqrt(ours["SexInd_1"][0]), rel=1e-12)
+
+
+def test_turning_a_column_of_t_leaves_the_criterion():
+    """positive_diagonals: T and T diag(+-1) are one model (lme4's bounds at 0 are a convention),
+    so the criterion is the same to round-off (sums of ~10^3 terms: 1e-12 relative)."""
+    from lib.data.immune import load_prepared
+    from lib.engine.lmer import setup
+    from lib.engine.retrms import positive_diagonals
+
+    prob = setup("IgG ~ Sex*Time + (1 + Time | FamID) + (1 + Time | Sex:IndID)", load_prepared())
+    theta = np.array([-3.1, 0.2, -0.9, 4.9, -0.4, 0.7])  # (T11, T21, T22) per term
+    turned = positive_diagonals(theta, prob.lower)
+    np.testing.assert_array_equal(turned, [3.1, -0.2, 0.9, 4.9, -0.4, 0.7])
+    for reml in (True, False):
+        assert prob.criterion(turned, reml) == pytest.approx(prob.criterion(theta, reml), rel=1e-12)

@@ -30,7 +30,7 @@ import nlopt
 import numpy as np
 import pandas as pd
 
-from lib.engine.convergence import check_convergence, deriv12, is_singular
+from lib.engine.convergence import check_convergence, is_singular
 from lib.engine.family import FamilyError
 from lib.engine.formula import Formula, FormulaError
 from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
@@ -118,9 +118,10 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
         xst = 0.2 * np.concatenate([np.full(prob.ntheta, 0.1), np.minimum(beta_sd, 10.0)])
         lower_all = np.concatenate([lower_th, np.full(prob.X.shape[1], -np.inf)])
         dev.exact = True
-        end = finish(dev.stage2, start, dev.stage2(start), lower_all)
+        # at a singular optimum lme4 still takes the derivatives: the standard errors need them
+        end = finish(dev.stage2, start, dev.stage2(start), lower_all, on_bound=True)
         optimizer, feval = "Nelder_Mead", 0
-        if end.derivs is None and not is_singular(end.par[:prob.ntheta], lower_th):
+        if not end.newton and not is_singular(end.par[:prob.ntheta], lower_th):
             # Newton could not finish from stage 1's end: lme4's own Nelder-Mead first
             dev.exact = False
             nm = nelder_mead(dev.stage2, start, lower_all, xst, xst * 5e-4)
@@ -128,11 +129,9 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
                 messages.append(f"convergence code {nm.convergence} from Nelder_Mead: {nm.message}")
             messages += nm.warnings
             dev.exact = True
-            end = finish(dev.stage2, nm.par, dev.stage2(nm.par), lower_all)
+            end = finish(dev.stage2, nm.par, dev.stage2(nm.par), lower_all, on_bound=True)
             feval = nm.evaluations
-        par, fval = end.par, end.fval
-        # at a singular optimum lme4 still takes the derivatives: the standard errors need them
-        derivs = end.derivs or deriv12(dev.stage2, par, dev.stage2(par))
+        par, fval, derivs = end.par, end.fval, end.derivs
         dev.stage2(par)  # optwrap: reset the state to the optimum
         dev.pirls.resp.offset = prob.offset + prob.X @ par[prob.ntheta:]
         conv_messages = check_convergence(par, lower_all, derivs[0], derivs[1])

@@ -37,7 +37,7 @@ class Devfuns:
         self.nth = prob.ntheta
         self.nAGQ = 0
         self.gq = None
-        self.exact = False  # PIRLS to round-off (the finish) instead of lme4's tolerance
+        self.exact = True  # PIRLS to round-off, warm-started (False: lme4's tolerance from lp0)
         # mkGlmerDevfun: one PIRLS run (u and beta) at the starting theta
         self.pirls.update(prob.start, with_beta=True)
         self.lp0 = self.pirls.lin_pred()

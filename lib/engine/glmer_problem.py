@@ -11,6 +11,7 @@ from lib.engine.design import drop_rank_deficient, is_factor, linear_design
 from lib.engine.family import Family, FamilyError, make_family
 from lib.engine.formula import Formula, FormulaError, parse_formula
 from lib.engine.pls import PlsSystem
+from lib.engine.sparse_pls import SparsePls, glmer_system
 from lib.engine.retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
 
 
@@ -30,7 +31,7 @@ class GlmerProblem(ThetaLayout):
     X: np.ndarray
     xnames: list[str]
     blocks: list[ReBlock]
-    pls: PlsSystem  # lmer's PLS system; PIRLS sets its weights and working response
+    pls: PlsSystem | SparsePls  # PIRLS sets its weights and working response (sparse_pls.glmer_system)
     messages: list[str]
     weights_label: str | None = None
 
@@ -150,6 +151,6 @@ def setup(formula: str | Formula, data: pd.DataFrame, family: str = "binomial",
     messages += rank_msg + _scale_message(X)
     blocks = make_blocks(f.random, frame)
     check_blocks(blocks, len(frame), allow_n=True)
-    pls = PlsSystem(blocks, X, np.zeros(len(y)))  # PIRLS reweights it before every use
+    pls = glmer_system(blocks, X, np.zeros(len(y)))  # PIRLS reweights it before every use
     return GlmerProblem(f, frame, fam, y, wts, prior, n, np.zeros(len(y)), mustart, X, names,
                         blocks, pls, messages, wlabel)

@@ -159,7 +159,7 @@ FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the 
 # another order differ by ~3e-14 of the criterion (MModTime4: 5e-10 in 17845), so a step
 # predicted to gain 1e-9 can come out 5e-10 higher. It is accepted up to this, relative.
 ROUNDOFF = 1e-12
-NEWTON_STEPS = 6
+NEWTON_STEPS = 12
 POLISH_RESTARTS = 3
 BOUND_TOL = 1e-5  # lme4's boundary.tol: a bounded parameter this close to its bound is tried on it
 SLOPE_STEP = 1e-5  # lme4's check.boundary step for the one-sided slope off a bound
@@ -167,19 +167,27 @@ SLOPE_STEP = 1e-5  # lme4's check.boundary step for the one-sided slope off a bo
 
 @dataclass(frozen=True)
 class Finished:
-    """The optimum: parameters, criterion, and lme4's derivatives there (None on a bound)."""
+    """The optimum: parameters, criterion, and lme4's derivatives there (None on a bound); newton:
+    False when Newton could not finish and the point is BOBYQA's."""
 
     par: np.ndarray
     fval: float
     derivs: tuple[np.ndarray, np.ndarray] | None
+    newton: bool = True
 
 
-# (x, f(x), indices) -> gradient and Hessian of f over x[indices]
-Derivatives = Callable[[np.ndarray, float, np.ndarray], tuple[np.ndarray, np.ndarray]]
+@dataclass(frozen=True)
+class Derivatives:
+    """How the finish differentiates: both(x, f(x), idx) -> (gradient, Hessian) over x[idx], and
+    gradient(x, f(x), idx) alone (for a Newton step on a Hessian kept from an earlier point)."""
+
+    both: Callable[[np.ndarray, float, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    gradient: Callable[[np.ndarray, float, np.ndarray], np.ndarray]
 
 
 def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
-           trace: list | None = None, gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> Finished:
+           trace: list | None = None, gradient: Callable[[np.ndarray], np.ndarray] | None = None,
+           on_bound: bool = False) -> Finished:
     """The optimum of fn (bounded below by `lower`) from a nearby point x, such as lme4's stop.
 
     Newton steps over the parameters not on their bound (an active set: a parameter whose step
@@ -187,37 +195,66 @@ def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
     else tight BOBYQA restarts. The derivatives are lme4's deriv12, or, given fn's exact
     `gradient`, that gradient and a Hessian differenced from it (2 evaluations per parameter
     where deriv12 takes 2 per pair). Returns them at the optimum when no parameter is on its
-    bound (where lme4 checks convergence), else None.
+    bound (where lme4 checks convergence) or when asked `on_bound` (glmer's standard errors),
+    else None. Evaluations are remembered by their point: deriv12's points at the optimum
+    include the last Newton step's.
     """
-    fn = _traced(fn, "finish", trace)
+    fn = _remembered(_traced(fn, "finish", trace))
     derivs = _deriv12_of(fn) if gradient is None else _differenced(gradient)
     x = np.array(x, float)
     done = _active_set_newton(fn, derivs, x, fx, lower)
     if done is None:
         x, fx = _polish(fn, x, fx, lower)
         done = _active_set_newton(fn, derivs, x, fx, lower)
-    if done is None:  # BOBYQA's point: lme4's derivatives there unless it is on a bound
-        on = x == lower
-        done = Finished(x, fx, None if on.any() else derivs(x, fx, np.arange(len(x))))
+    if done is None:  # BOBYQA's point
+        done = Finished(x, fx, None, newton=False)
+    if done.derivs is None and (on_bound or not np.any(done.par == lower)):
+        done = Finished(done.par, done.fval, derivs.both(done.par, done.fval, np.arange(len(x))), done.newton)
     return done
 
 
-def _deriv12_of(fn: Objective) -> Derivatives:
-    """lme4's deriv12 over x[idx], the other parameters held."""
+def _remembered(fn: Objective) -> Objective:
+    """fn with its values kept by the exact point."""
+    seen: dict[bytes, float] = {}
+
+    def f(x: np.ndarray) -> float:
+        key = np.asarray(x, float).tobytes()
+        if key not in seen:
+            seen[key] = float(fn(x))
+        return seen[key]
+    return f
+
+
+def _deriv12_of(fn: Objective, delta: float = 1e-4) -> Derivatives:
+    """lme4's deriv12 over x[idx], the other parameters held; its gradient alone from the same points."""
     from lib.engine.convergence import deriv12
 
-    def derivs(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def sub_of(x: np.ndarray, idx: np.ndarray) -> Objective:
         def sub(t: np.ndarray) -> float:
             z = x.copy()
             z[idx] = t
             return fn(z)
-        return deriv12(sub, x[idx], fx)
-    return derivs
+        return sub
+
+    def both(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return deriv12(sub_of(x, idx), x[idx], fx, delta)
+
+    def gradient(x: np.ndarray, fx: float, idx: np.ndarray) -> np.ndarray:
+        sub, t = sub_of(x, idx), x[idx]
+        return np.array([(sub(_set(t, j, t[j] + delta)) - sub(_set(t, j, t[j] - delta))) / (delta + delta)
+                         for j in range(len(t))])
+    return Derivatives(both, gradient)
+
+
+def _set(t: np.ndarray, j: int, v: float) -> np.ndarray:
+    z = t.copy()
+    z[j] = v
+    return z
 
 
 def _differenced(gradient: Callable[[np.ndarray], np.ndarray], step: float = 1e-4) -> Derivatives:
     """The exact gradient over x[idx], and a Hessian by central differences of it (deriv12's step)."""
-    def derivs(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def both(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cols = []
         for i in idx:
             up, down = x.copy(), x.copy()
@@ -226,7 +263,7 @@ def _differenced(gradient: Callable[[np.ndarray], np.ndarray], step: float = 1e-
             cols.append((gradient(up)[idx] - gradient(down)[idx]) / (2 * step))
         H = np.array(cols).reshape(len(idx), len(idx))
         return gradient(x)[idx], (H + H.T) / 2
-    return derivs
+    return Derivatives(both, lambda x, fx, idx: gradient(x)[idx])
 
 
 def _traced(fn: Objective, stage: str, trace: list | None) -> Objective:
@@ -256,7 +293,7 @@ def _active_set_newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: fl
         res = _newton(fn, derivs, x, fx, lower, ~on)
         if res is None:
             return None
-        x, fx, derivs, hit = res
+        x, fx, found, hit = res
         near = bounded & ~on & (x - lower < BOUND_TOL)
         if np.any(near) and not np.any(hit):  # lme4's check.boundary: onto the bound if no worse
             z = np.where(near, lower, x)
@@ -268,7 +305,7 @@ def _active_set_newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: fl
             continue
         if any(fn(_moved(x, i, SLOPE_STEP)) < fx for i in np.flatnonzero(on)):
             return None  # the criterion falls off a bound: leave it to BOBYQA
-        return Finished(x, fx, derivs if not np.any(on) else None)
+        return Finished(x, fx, found if not np.any(on) else None)
     return None
 
 
@@ -281,17 +318,31 @@ def _moved(x: np.ndarray, i: int, step: float) -> np.ndarray:
 def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower: np.ndarray,
             free: np.ndarray):
     """Newton steps over x[free]: (x, f(x), the derivatives there, parameters that hit their bound)
-    or None."""
+    or None. A Hessian is kept for the steps after it (its gradient is renewed each step), and
+    renewed where that stops gaining, and at the end, where the derivatives must be the point's."""
     idx = np.flatnonzero(free)
+    if not len(idx):
+        return x, fx, (np.zeros(0), np.zeros((0, 0))), np.zeros(len(x), bool)
+    H = None
     for _ in range(NEWTON_STEPS):
-        g, H = derivs(x, fx, idx) if len(idx) else (np.zeros(0), np.zeros((0, 0)))
+        fresh = H is None
+        if fresh:
+            g, H = derivs.both(x, fx, idx)
+        else:
+            g = derivs.gradient(x, fx, idx)
         try:
             L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
-            return None
+            if fresh:
+                return None
+            H = None
+            continue
         step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
         if -g @ step / 2 < FINISH_TOL:
-            return x, fx, (g, H), np.zeros(len(x), bool)
+            if fresh:
+                return x, fx, (g, H), np.zeros(len(x), bool)
+            H = None  # converged on a kept Hessian: confirm with the point's own
+            continue
         xn = x.copy()
         xn[idx] += step
         crossed = xn < lower
@@ -301,7 +352,10 @@ def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower:
             return (xn, fn_, None, crossed) if fn_ < fx else None
         fn_ = fn(xn)
         if not fn_ < fx + ROUNDOFF * max(1.0, abs(fx)):
-            return None
+            if fresh:
+                return None
+            H = None  # a kept Hessian that no longer serves: renew it here
+            continue
         x, fx = xn, fn_
     return None
 

@@ -103,7 +103,11 @@ class _DenseCoupling:
         """C Bsp as a dense m x q1 matrix (kept for the B of the latest factor)."""
         last = self._last  # one read: another thread may replace it meanwhile
         if last[0] is not B:
-            last = (B, (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1))
+            if self.k1 == 1:  # a column scaling: no stack of 1 x 1 products
+                CB = self.C.reshape(self.n1, self.m).T * B.reshape(-1)
+            else:
+                CB = (self.C @ B).transpose(1, 0, 2).reshape(self.m, -1)
+            last = (B, CB)
             self._last = last
         return last[1]
 
@@ -117,6 +121,9 @@ class _DenseCoupling:
 
     def level_forms(self, K: np.ndarray) -> np.ndarray:
         """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m."""
+        if self.k1 == 1:
+            C = self.C.reshape(self.n1, self.m).T
+            return np.einsum("aj,aj->j", K @ C, C).reshape(-1, 1, 1)
         return self.C.transpose(0, 2, 1) @ (K @ self.C)
 
 
@@ -346,7 +353,53 @@ class _CrossProducts:
         return self.Zrt @ F if self.Zrt is not None else np.zeros((0, F.shape[1]))
 
 
-class PlsSystem:
+class RandomEffectsMap:
+    """Lambda(theta) and Z term by term, without forming either: what both PLS systems share."""
+
+    def __init__(self, blocks: list[ReBlock], X: np.ndarray):
+        self.blocks, self.X = blocks, X
+        self.slices = theta_slices(blocks)
+        self.n, self.p = X.shape
+        self.q = sum(b.q for b in blocks)
+        self._T_at: tuple[bytes, list[np.ndarray]] = (b"", [])
+        self._zparts = [(np.ascontiguousarray(b.X.T), b.factor.codes, b.k, b.q) for b in blocks]
+
+    def Ts(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Each term's T at theta (kept for the latest theta: an evaluation asks several times)."""
+        key, at = theta.tobytes(), self._T_at  # one read: another thread may replace it meanwhile
+        if at[0] != key:
+            at = (key, [b.T(theta[s]) for b, s in zip(self.blocks, self.slices)])
+            self._T_at = at
+        return at[1]
+
+    def z_times(self, b: np.ndarray) -> np.ndarray:
+        """Z b, term by term, without forming Z."""
+        out, at = np.zeros(self.n), 0
+        for (Xt, codes, k, q) in self._zparts:
+            out += _term_times(Xt, codes, b[at:at + q].reshape(-1, k))
+            at += q
+        return out
+
+    def z_lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Z Lambda(theta) u: z_times(lambda_times(theta, u)) without joining b's pieces."""
+        out = np.zeros(self.n)
+        for (Xt, codes, _, _), b in zip(self._zparts, self._lambda_pieces(theta, u)):
+            out += _term_times(Xt, codes, b)
+        return out
+
+    def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """b = Lambda(theta) u."""
+        return np.concatenate([b.ravel() for b in self._lambda_pieces(theta, u)])
+
+    def _lambda_pieces(self, theta: np.ndarray, u: np.ndarray):
+        """Lambda(theta) u term by term, each as (levels, k)."""
+        at = 0
+        for b, T in zip(self.blocks, self.Ts(np.asarray(theta, float))):
+            yield u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T
+            at += b.q
+
+
+class PlsSystem(RandomEffectsMap):
     """Cross products of [Z, X, y] prepared once; `factor(theta)` per evaluation.
 
     `reweight(w, y)` replaces them by the weighted cross products for observation
@@ -355,20 +408,15 @@ class PlsSystem:
     """
 
     def __init__(self, blocks: list[ReBlock], X: np.ndarray, y: np.ndarray):
-        self.blocks, self.X = blocks, X
-        self.slices = theta_slices(blocks)
-        self.n, self.p = X.shape
+        super().__init__(blocks, X)
         first = blocks[0]
         self.k1, self.n1 = first.k, first.nlevels
-        self.q_rest = sum(b.q for b in blocks[1:])
-        self.q = first.q + self.q_rest
+        self.q_rest = self.q - first.q
         self.products = _CrossProducts(blocks, X)
         self.m = self.products.m
         self.dense = self.m * first.q <= _DENSE_LIMIT
         starts = np.cumsum([0] + [b.q for b in blocks[1:]])
         self._rest = list(zip(starts, blocks[1:]))
-        self._T_at: tuple[bytes, list[np.ndarray]] = (b"", [])
-        self._zparts = [(np.ascontiguousarray(b.X.T), b.factor.codes, b.k, b.q) for b in blocks]
         self._udiag = (np.arange(self.q_rest),) * 2
         self._xs = slice(self.q_rest, self.q_rest + self.p)  # X's rows of the trailing block
         self.coupling: _DenseCoupling | _SparseCoupling | None = None
@@ -389,15 +437,7 @@ class PlsSystem:
             kind = _DenseCoupling if self.dense else _SparseCoupling
             self.coupling = kind(self.products.c_matrix(data), self.m, self.n1, self.k1)
 
-    # -- Lambda(theta) block by block, and the trailing G = blockdiag(I (x) T_b ..., I)
-    def Ts(self, theta: np.ndarray) -> list[np.ndarray]:
-        """Each term's T at theta (kept for the latest theta: an evaluation asks several times)."""
-        key, at = theta.tobytes(), self._T_at  # one read: another thread may replace it meanwhile
-        if at[0] != key:
-            at = (key, [b.T(theta[s]) for b, s in zip(self.blocks, self.slices)])
-            self._T_at = at
-        return at[1]
-
+    # -- the trailing G = blockdiag(I (x) T_b ..., I)
     def _rest_T(self, theta: np.ndarray):
         return [(at, b, T) for (at, b), T in zip(self._rest, self.Ts(theta)[1:])]
 
@@ -572,35 +612,9 @@ class PlsSystem:
         return conditional_covariances(self.blocks, f.theta, f.L1, self.coupling_block(f)[:q],
                                        f.L2[:q, :q])
 
-    def z_times(self, b: np.ndarray) -> np.ndarray:
-        """Z b, term by term, without forming Z."""
-        out, at = np.zeros(self.n), 0
-        for (Xt, codes, k, q) in self._zparts:
-            out += _term_times(Xt, codes, b[at:at + q].reshape(-1, k))
-            at += q
-        return out
-
-    def z_lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Z Lambda(theta) u: z_times(lambda_times(theta, u)) without joining b's pieces."""
-        out = np.zeros(self.n)
-        for (Xt, codes, _, _), b in zip(self._zparts, self._lambda_pieces(theta, u)):
-            out += _term_times(Xt, codes, b)
-        return out
-
     def coupling_block(self, f: Factorization) -> np.ndarray:
         """The factor's dense m x q1 block below the first block (for conditional variances)."""
         return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
-
-    def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """b = Lambda(theta) u."""
-        return np.concatenate([b.ravel() for b in self._lambda_pieces(theta, u)])
-
-    def _lambda_pieces(self, theta: np.ndarray, u: np.ndarray):
-        """Lambda(theta) u term by term, each as (levels, k)."""
-        at = 0
-        for b, T in zip(self.blocks, self.Ts(np.asarray(theta, float))):
-            yield u[at:at + b.q].reshape(b.nlevels, b.k) @ T.T
-            at += b.q
 
 
 def _term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ import pandas as pd
 from lib.engine.convergence import check_convergence, is_singular
 from lib.engine.family import FamilyError
 from lib.engine.formula import Formula, FormulaError
-from lib.engine.glmer_devfun import Devfuns, Trace, ghrule
+from lib.engine.glmer_devfun import EXACT_ETA_TOL, STAGE1_ETA_TOL, Devfuns, Trace, ghrule
 from lib.engine.glmer_fit import GlmerFit
 from lib.engine.glmer_problem import GlmerProblem, setup
 from lib.engine.nelder_mead import nelder_mead
@@ -42,6 +42,7 @@ from lib.engine.pirls import PirlsError
 from lib.engine.pls import one_blas_thread
 
 MAXFUN_BOBYQA = 10000
+STAGE1_RHOEND = 1e-3
 GHQ_MAX = 25
 
 __all__ = ["glmer", "GlmerProblem", "FamilyError", "FormulaError", "PirlsError"]
@@ -54,14 +55,15 @@ _BOBYQA_MSG = {1: "bobyqa -- maximum number of function evaluations exceeded",  
 
 
 def minqa_bobyqa(fn, par: np.ndarray, lower: np.ndarray, maxfun: int = MAXFUN_BOBYQA,
-                 rhobeg: float | None = None, rhoend: float | None = None):
-    """minqa::bobyqa with its defaults (one look at f(par) first, as minqa takes)."""
+                 rhoend_rel: float | None = None):
+    """minqa::bobyqa with its defaults (one look at f(par) first, as minqa takes); rhoend_rel:
+    the final trust-region radius relative to the first (minqa's 1e-6)."""
     par = np.asarray(par, float).copy()
     if np.all(par == 0):
         par[:] = 0.001  # optwrap's "minor kludge"
     fn(par)  # minqa's checkObj
-    rhobeg = min(0.95, 0.2 * float(np.max(np.abs(par)))) if rhobeg is None else rhobeg
-    rhoend = 1e-6 * rhobeg if rhoend is None else rhoend
+    rhobeg = min(0.95, 0.2 * float(np.max(np.abs(par))))
+    rhoend = (1e-6 if rhoend_rel is None else rhoend_rel) * rhobeg
 
     def minqa(opt: nlopt.opt) -> None:
         opt.set_initial_step(rhobeg)
@@ -95,8 +97,12 @@ def _fit(prob: GlmerProblem, nAGQ: int, result: type[GlmerFit]) -> GlmerFit:
     trace = Trace()
     dev = Devfuns(prob, trace)
     lower_th = prob.lower
-    # stage 1 (nAGQ = 0): bobyqa over theta, beta profiled by PIRLS
-    par1, fval1, feval1, warn1 = minqa_bobyqa(dev.stage1, prob.start, lower_th)
+    # stage 1 (nAGQ = 0): bobyqa over theta, beta profiled by PIRLS; where the Laplace stage follows,
+    # only its start (Newton's steps take it from there), so to 1e-3 of lme4's step, not 1e-6
+    rhoend = None if nAGQ == 0 else STAGE1_RHOEND
+    dev.eta_tol = EXACT_ETA_TOL if nAGQ == 0 else STAGE1_ETA_TOL
+    par1, fval1, feval1, warn1 = minqa_bobyqa(dev.stage1, prob.start, lower_th, rhoend_rel=rhoend)
+    dev.eta_tol = EXACT_ETA_TOL
     messages = list(prob.messages) + warn1
     optimizer = "bobyqa"
     derivs = None

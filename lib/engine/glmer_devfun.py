@@ -10,6 +10,10 @@ from lib.engine.glmer_problem import GlmerProblem
 from lib.engine.pirls import GlmResponse, Pirls
 
 TOL_PWRSS = 1e-7  # lme4's tolPwrss
+EXACT_ETA_TOL = 1e-10  # PIRLS until an iteration moves the linear predictor less: round-off (the finish)
+# Stage 1 only finds the Laplace stage's start: PIRLS stopped at a move of 1e-6 leaves the modes
+# ~1e-12 off (Newton's steps square the error), the criterion ~1e-8, far below what BOBYQA resolves there
+STAGE1_ETA_TOL = 1e-6
 
 @dataclass
 class Trace:
@@ -37,7 +41,8 @@ class Devfuns:
         self.nth = prob.ntheta
         self.nAGQ = 0
         self.gq = None
-        self.exact = True  # PIRLS to round-off, warm-started (False: lme4's tolerance from lp0)
+        self.exact = True  # PIRLS to eta_tol, warm-started (False: lme4's tolerance from lp0)
+        self.eta_tol = EXACT_ETA_TOL
         # mkGlmerDevfun: one PIRLS run (u and beta) at the starting theta
         self.pirls.update(prob.start, with_beta=True)
         self.lp0 = self.pirls.lin_pred()
@@ -72,7 +77,7 @@ class Devfuns:
 
     def _pirls(self, theta: np.ndarray, with_beta: bool) -> None:
         if self.exact:
-            self.pirls.solve_exactly(theta, with_beta)
+            self.pirls.solve_exactly(theta, with_beta, self.eta_tol)
         else:
             self.pirls.update(theta, with_beta)
 

@@ -159,7 +159,8 @@ FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the 
 # another order differ by ~3e-14 of the criterion (MModTime4: 5e-10 in 17845), so a step
 # predicted to gain 1e-9 can come out 5e-10 higher. It is accepted up to this, relative.
 ROUNDOFF = 1e-12
-NEWTON_STEPS = 12
+NEWTON_STEPS = 30
+KEEP_HESSIAN = 8  # Newton steps on one Hessian (renewing the gradient) before a new one
 POLISH_RESTARTS = 3
 BOUND_TOL = 1e-5  # lme4's boundary.tol: a bounded parameter this close to its bound is tried on it
 SLOPE_STEP = 1e-5  # lme4's check.boundary step for the one-sided slope off a bound
@@ -317,19 +318,26 @@ def _moved(x: np.ndarray, i: int, step: float) -> np.ndarray:
 
 def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower: np.ndarray,
             free: np.ndarray):
-    """Newton steps over x[free]: (x, f(x), the derivatives there, parameters that hit their bound)
-    or None. A Hessian is kept for the steps after it (its gradient is renewed each step), and
-    renewed where that stops gaining, and at the end, where the derivatives must be the point's."""
+    """Newton steps over x[free]: (x, f(x), the derivatives there or None, parameters that hit their
+    bound) or None. A Hessian is kept for the steps after it, BFGS-updated by their gradients, and
+    renewed where that stops gaining; converged on a kept one, the derivatives are left to the caller
+    (the gradient is the point's own, so the predicted decrease is right to a factor of the Hessian's)."""
     idx = np.flatnonzero(free)
     if not len(idx):
         return x, fx, (np.zeros(0), np.zeros((0, 0))), np.zeros(len(x), bool)
-    H = None
+    H, kept, moved = None, 0, None  # moved: (step, gradient before it) of the last step taken
     for _ in range(NEWTON_STEPS):
+        if H is not None:
+            g = derivs.gradient(x, fx, idx)
+            step, before = moved
+            if np.max(np.abs(g)) > 0.5 * np.max(np.abs(before)) or kept >= KEEP_HESSIAN:
+                H = None  # too slow on the kept Hessian
+            else:
+                H = _bfgs(H, step, g - before)
         fresh = H is None
+        kept = 0 if fresh else kept + 1
         if fresh:
             g, H = derivs.both(x, fx, idx)
-        else:
-            g = derivs.gradient(x, fx, idx)
         try:
             L = np.linalg.cholesky(H)
         except np.linalg.LinAlgError:
@@ -338,11 +346,8 @@ def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower:
             H = None
             continue
         step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
-        if -g @ step / 2 < FINISH_TOL:
-            if fresh:
-                return x, fx, (g, H), np.zeros(len(x), bool)
-            H = None  # converged on a kept Hessian: confirm with the point's own
-            continue
+        if -g @ step / 2 < FINISH_TOL:  # (on a kept Hessian the caller takes the point's own)
+            return x, fx, (g, H) if fresh else None, np.zeros(len(x), bool)
         xn = x.copy()
         xn[idx] += step
         crossed = xn < lower
@@ -352,12 +357,22 @@ def _newton(fn: Objective, derivs: Derivatives, x: np.ndarray, fx: float, lower:
             return (xn, fn_, None, crossed) if fn_ < fx else None
         fn_ = fn(xn)
         if not fn_ < fx + ROUNDOFF * max(1.0, abs(fx)):
+            if fresh and -g @ step / 2 < ROUNDOFF * max(1.0, abs(fx)):
+                return x, fx, (g, H), np.zeros(len(x), bool)  # at the optimum to round-off
             if fresh:
                 return None
             H = None  # a kept Hessian that no longer serves: renew it here
             continue
-        x, fx = xn, fn_
+        x, fx, moved = xn, fn_, (step, g)
     return None
+
+
+def _bfgs(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """H updated by BFGS for a step s that changed the gradient by y (kept if y's is not positive)."""
+    ys, Hs = y @ s, H @ s
+    if not ys > 1e-12 * np.linalg.norm(y) * np.linalg.norm(s):
+        return H
+    return H - np.outer(Hs, Hs) / (s @ Hs) + np.outer(y, y) / ys
 
 
 def _polish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> tuple[np.ndarray, float]:

@@ -194,3 +194,71 @@ def test_gradient_is_the_dense_criterions(model, limit, reml, monkeypatch):
     h = 1e-5
     numeric = [(criterion(theta + h * e) - criterion(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
     np.testing.assert_allclose(system.gradient(system.factor(theta), reml), numeric, rtol=1e-7, atol=1e-7)
+
+
+def test_sparse_ldl_is_the_dense_solution(model):
+    """lib.engine.sparse_pls (glmer's sparse path) against dense linear algebra: weighted PLS with beta
+    and with beta in the offset, log-determinants, (R_X' R_X)^-1 and the conditional covariances."""
+    from lib.engine.sparse_pls import SparsePls
+
+    blocks, X, y = model
+    system = SparsePls(blocks, X, y)
+    rng = np.random.default_rng(17)
+    for _ in range(2):
+        w, z = rng.uniform(0.05, 2.0, len(y)), rng.standard_normal(len(y))
+        theta = _theta(blocks, rng)
+        ref = _dense(blocks, X, z, w, theta)
+        system.reweight(w, z)
+        f = system.decompose(theta)
+        for key in ("beta", "u", "ldL2", "ldRX2"):
+            np.testing.assert_allclose(getattr(f, key), ref[key], rtol=1e-10, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(system.unsc(f), ref["unsc"], rtol=1e-10, atol=1e-12)
+        at = 0
+        for b, cov in zip(blocks, system.condvar(f)):
+            for j in range(b.nlevels):
+                sl = slice(at + j * b.k, at + (j + 1) * b.k)
+                np.testing.assert_allclose(cov[j], ref["condvar"][sl, sl], rtol=1e-10, atol=1e-12)
+            at += b.q
+        system.reweight(w, z, fixed=False)
+        g = system.decompose(theta, fixed=False)
+        np.testing.assert_allclose(g.u, ref["u_only"], rtol=1e-10, atol=1e-12)
+        assert g.ldL2 == pytest.approx(ref["ldL2"], rel=1e-12) and np.isnan(g.ldRX2)
+
+
+def test_glmer_picks_the_sparse_factor_for_an_observation_level_effect():
+    """A level per row (overdispersion) makes the blocked factor's trailing block all the other levels:
+    glmer_system takes the sparse one; two rows per level (MonthsLow's IndID) keep the blocked one."""
+    from lib.engine.sparse_pls import SparsePls, glmer_system
+
+    rng = np.random.default_rng(3)
+    n = 120
+    df = pd.DataFrame({"y": rng.poisson(2.0, n), "obs": pd.Categorical(np.arange(n)),
+                       "g": pd.Categorical(rng.integers(0, 9, n))})
+    f = parse_formula("y ~ 1 + (1 | obs) + (1 | g)", list(df.columns))
+    X, _, _ = linear_design(f.fixed, df)
+    assert isinstance(glmer_system(make_blocks(f.random, df), X, df["y"].to_numpy(float)), SparsePls)
+    twice = pd.concat([df, df]).reset_index(drop=True)
+    assert isinstance(glmer_system(make_blocks(f.random, twice), np.ones((2 * n, 1)), twice["y"].to_numpy(float)),
+                      pls.PlsSystem)
+
+
+def test_glmer_through_the_sparse_ldl_is_the_blocked_fit(monkeypatch):
+    """Two crossed terms through the sparse LDL' factor: the blocked factor's fit (whose optimum
+    test_fidelity_glmer.py holds to lme4's band), to the level of the criterion's round-off."""
+    import lib.engine.sparse_pls as sparse_pls
+    from lib.api import glmer
+    from lib.data.glmm_data import load_months_low
+
+    formula = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID) + (1 | IndID)"
+    blocked = glmer(formula, load_months_low())
+    monkeypatch.setattr(sparse_pls, "DENSE_TRAILING_MAX", 0)
+    sparse = glmer(formula, load_months_low())
+    assert isinstance(sparse.problem.pls, sparse_pls.SparsePls)
+    assert sparse.loglik == pytest.approx(blocked.loglik, abs=1e-9)
+    # theta: both finishes end where Newton predicts less than 1e-10 more, sqrt(2e-10 / H) ~ 1e-6 away;
+    # the SEs come from deriv12's Hessian of a criterion exact to ~1e-12: 1e-5 (test_fidelity_glmer's
+    # SE_LAPLACE_REL)
+    np.testing.assert_allclose(sparse.theta, blocked.theta, rtol=1e-6)
+    np.testing.assert_allclose(sparse.se, blocked.se, rtol=1e-5)
+    for group in ("IndID", "FamID"):
+        np.testing.assert_allclose(sparse.ranef_sd[group], blocked.ranef_sd[group], rtol=1e-6)

@@ -132,8 +132,13 @@ class Pirls:
             oldpdev = pdev
         raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
 
-    def solve_exactly(self, theta: np.ndarray, with_beta: bool, eta_tol: float = 1e-10) -> None:
-        """PIRLS to round-off: until an iteration moves the linear predictor by less than eta_tol.
+    def solve_exactly(self, theta: np.ndarray, with_beta: bool, eta_tol: float = 1e-13) -> None:
+        """PIRLS to round-off: until an iteration moves the linear predictor by less than eta_tol
+        (relative to its largest value, and at least absolute).
+
+        The Laplace criterion's log-determinant comes from the last iteration's factor, made at the
+        point before its move: it is off by about that move, which deriv12's step squared (1e-8)
+        amplifies in the Hessian, hence a tolerance far below the step's.
 
         lme4's rule (a relative change of the penalized deviance below 1e-7) stops while the
         modes are still moving at ~1e-5, which leaves its criterion a slightly rough function
@@ -156,7 +161,7 @@ class Pirls:
             self.iterations = i + 1
             if np.isnan(pdev):
                 raise PirlsError("PIRLS loop resulted in NaN value")
-            if np.max(np.abs(self.resp.eta - eta)) < eta_tol:
+            if np.max(np.abs(self.resp.eta - eta)) < eta_tol * max(1.0, np.max(np.abs(eta))):
                 return
         raise PirlsError("pwrssUpdate did not converge in (maxit) iterations")
 

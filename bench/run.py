@@ -1,7 +1,7 @@
 """Benchmark our mixed-model fits against lme4 and two PyPI peers (glmm, mixedlm).
 
-usage: python bench/run.py [--quick] [--only NAME ...] [--peers | --no-peers] [--no-live-r]
-                           [--repeats N] [--json PATH]
+usage: python bench/run.py [--quick] [--only NAME ...] [--skip NAME ...] [--peers | --no-peers]
+                           [--no-live-r] [--repeats N] [--json PATH]
 
 Every fit runs in a fresh subprocess (bench/peer_worker.py): ours under this Python,
 the peers under bench/.venv (created and filled from bench/peer-requirements.txt on
@@ -373,6 +373,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (3, and 1 on big cases)")
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only cases whose name contains NAME (case-insensitive; repeatable)")
+    parser.add_argument("--skip", action="append", metavar="NAME",
+                        help="leave out cases named NAME exactly (repeatable)")
     peers = parser.add_mutually_exclusive_group()
     peers.add_argument("--peers", action="store_true", help="(re)install the peers into bench/.venv first")
     peers.add_argument("--no-peers", action="store_true", help="skip the peers")
@@ -382,9 +384,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def select_cases(only: list[str] | None) -> list[Case]:
-    """The cases whose names contain any of `only` (all when None)."""
-    cases = all_cases()
+def select_cases(only: list[str] | None, skip: list[str] | None = None) -> list[Case]:
+    """The cases whose names contain any of `only` (all when None), less those named in `skip`."""
+    cases = [c for c in all_cases() if c.name not in (skip or [])]
     if not only:
         return cases
     chosen = [c for c in cases if any(o.lower() in c.name.lower() for o in only)]
@@ -406,7 +408,7 @@ def make_settings(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the table with its targets."""
     args = parse_args(argv)
-    cases = select_cases(args.only)
+    cases = select_cases(args.only, args.skip)
     settings = make_settings(args)
     busy = busy_cpus()
     with tempfile.TemporaryDirectory(prefix="bench_") as tmp_name:

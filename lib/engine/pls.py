@@ -120,11 +120,11 @@ class _DenseCoupling:
         return self.matrix(B).T @ v
 
     def level_forms(self, K: np.ndarray) -> np.ndarray:
-        """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m."""
-        if self.k1 == 1:
-            C = self.C.reshape(self.n1, self.m).T
-            return np.einsum("aj,aj->j", K @ C, C).reshape(-1, 1, 1)
-        return self.C.transpose(0, 2, 1) @ (K @ self.C)
+        """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m:
+        K times C's levels laid side by side (one gemm), then a column of sums per level."""
+        C = self.C.transpose(1, 0, 2)  # (m, levels, k1)
+        KC = (K @ C.reshape(self.m, -1)).reshape(C.shape)
+        return np.einsum("ajc,ajd->jcd", C, KC)
 
 
 class _PairLists:
@@ -349,6 +349,10 @@ class _CrossProducts:
         # Nelder-Mead count of evaluations)
         return self._zrt_times(WF), WF.T @ F
 
+    def zt_times(self, v: np.ndarray) -> np.ndarray:
+        """Z' v for a vector v: the first term's columns, then the rest's."""
+        return np.concatenate([self.Z1t @ v, self._zrt_times(v[:, None])[:, 0]])
+
     def _zrt_times(self, F: np.ndarray) -> np.ndarray:
         return self.Zrt @ F if self.Zrt is not None else np.zeros((0, F.shape[1]))
 
@@ -511,13 +515,12 @@ class PlsSystem(RandomEffectsMap):
             Kl[:mt, :mt] = _potri(f.L2[:mt, :mt], lower=1)[0]
         traces = [self._first_traces(f, Kl)] + self._rest_traces(f, Kl, mt)
         nu = self.n - self.p if reml else self.n
+        zrho = self.products.zt_times(f.resid)
         out, at = [], 0
         for b, R in zip(self.blocks, traces):
             rows, cols = b.tril_index()
-            u = f.u[at:at + b.q].reshape(b.nlevels, b.k)
-            zrho = np.column_stack([np.bincount(b.factor.codes, b.X[:, r] * f.resid, minlength=b.nlevels)
-                                    for r in range(b.k)])
-            out.append(2 * R.sum(axis=0)[cols, rows] - 2 * nu * (zrho.T @ u)[rows, cols] / f.pwrss)
+            u, zr = f.u[at:at + b.q].reshape(b.nlevels, b.k), zrho[at:at + b.q].reshape(b.nlevels, b.k)
+            out.append(2 * R.sum(axis=0)[cols, rows] - 2 * nu * (zr.T @ u)[rows, cols] / f.pwrss)
             at += b.q
         return np.concatenate(out)
 
@@ -595,9 +598,8 @@ class PlsSystem(RandomEffectsMap):
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
         if self.k1 == 1:  # the same numbers as LAPACK's 1 x 1 solves
             u1 = r1 / f.L1[:, 0, 0]
-        else:
-            u1 = _gufuncs.solve(f.L1.transpose(0, 2, 1), r1.reshape(self.n1, self.k1, 1),
-                                signature="dd->d")
+        else:  # L1' u1 = r1 by L1's inverse: a column of sums per level
+            u1 = np.einsum("jak,ja->jk", f.L1inv, r1.reshape(self.n1, self.k1))
         beta = x2[self.q_rest:] if f.fixed else x2[:0]
         return beta, np.concatenate([u1.ravel(), x2[:self.q_rest]])
 
@@ -646,10 +648,26 @@ def _first_block(T1: np.ndarray, A11: np.ndarray) -> tuple[np.ndarray, np.ndarra
         l1 = np.sqrt((t * A11[:, 0, 0]) * t + 1.0)
         inv = (1.0 / l1).reshape(-1, 1, 1)
         return l1.reshape(-1, 1, 1), inv, t * inv
-    L1 = _gufuncs.cholesky_lo(_times_each(_each_times(T1.T, A11), T1) + _eye(len(T1)),
-                              signature="d->d")
-    inv = _gufuncs.inv(L1, signature="d->d")
+    M = _times_each(_each_times(T1.T, A11), T1) + _eye(len(T1))
+    if len(T1) == 2:  # (1 + x | g): the 2 x 2 factor and its inverse in closed form, level by level
+        L1, inv = _cholesky_and_inverse_2x2(M)
+    else:
+        L1 = _gufuncs.cholesky_lo(M, signature="d->d")
+        inv = _gufuncs.inv(L1, signature="d->d")
     return L1, inv, _each_times(T1, inv.transpose(0, 2, 1))
+
+
+def _cholesky_and_inverse_2x2(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """chol(M_j) and its inverse for a stack of 2 x 2 positive definite M_j, elementwise (a few
+    operations on the levels' arrays instead of two LAPACK calls per level)."""
+    l00 = np.sqrt(M[:, 0, 0])
+    l10 = M[:, 1, 0] / l00
+    l11 = np.sqrt(M[:, 1, 1] - l10 * l10)
+    L, inv = np.zeros_like(M), np.zeros_like(M)
+    L[:, 0, 0], L[:, 1, 0], L[:, 1, 1] = l00, l10, l11
+    inv[:, 0, 0], inv[:, 1, 1] = 1.0 / l00, 1.0 / l11
+    inv[:, 1, 0] = -l10 * inv[:, 0, 0] * inv[:, 1, 1]
+    return L, inv
 
 
 # One matrix times a stack: one gemm over the stack laid side by side, where matmul's

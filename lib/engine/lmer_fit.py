@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from lib.engine.lmer_problem import LmerProblem
 
 
+def evaluation_frame(evaluations: list, names: list[str]) -> pd.DataFrame:
+    """(stage, criterion, theta) of every evaluation as a table: evaluation, stage, criterion, theta."""
+    tr = pd.DataFrame({"evaluation": np.arange(1, len(evaluations) + 1),
+                       "stage": [t[0] for t in evaluations], "criterion": [t[1] for t in evaluations]})
+    for i, name in enumerate(names):
+        tr[name] = [t[2][i] for t in evaluations]
+    return tr
+
+
 @dataclass(eq=False, frozen=True)
 class LmerFit(MixedFitViews):
     formula: Formula
@@ -57,13 +66,8 @@ class LmerFit(MixedFitViews):
 
     @cached_property
     def trace(self) -> pd.DataFrame:
-        """The optimizer's trace (lme4's verbose output): evaluation, stage, criterion, theta."""
-        tr = pd.DataFrame({"evaluation": np.arange(1, len(self.evaluations) + 1),
-                           "stage": [t[0] for t in self.evaluations],
-                           "criterion": [t[1] for t in self.evaluations]})
-        for i, name in enumerate(self.theta.index):
-            tr[name] = [t[2][i] for t in self.evaluations]
-        return tr
+        """The optimizer's trace (as lme4's verbose output): evaluation, stage, criterion, theta."""
+        return evaluation_frame(self.evaluations, list(self.theta.index))
 
     # -- likelihood -------------------------------------------------------
     @property

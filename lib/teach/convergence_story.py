@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from lib.engine.convergence import GRAD_TOL, check_convergence, deriv12, is_singular
-from lib.engine.lmer import setup
+from lib.engine.lmer import lme4_stop, setup
+from lib.engine.lmer_fit import evaluation_frame
+from lib.engine.retrms import theta_names
 
 FORMULA = "IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | IndID)"
 THETA_NAMES = ("IndID.(Intercept)", "IndID.Time.(Intercept)", "IndID.Time",
@@ -100,6 +102,14 @@ def check_at(data: pd.DataFrame, theta, formula: str = FORMULA, reml: bool = Tru
         pass
     return CheckResult(th, fx, g, scaled, maxmin, is_singular(th, prob.lower),
                        check_convergence(th, prob.lower, g, H))
+
+
+def lme4_trace(fit) -> pd.DataFrame:
+    """lme4's own optimizer path on a fit's model and data (nloptwrap's BOBYQA from lme4's start,
+    as `verbose = TRUE` prints it), on a problem of its own: the fit itself takes another path
+    to the same optimum (lib.engine.lmer.optimize)."""
+    prob = setup(fit.formula, fit.problem.frame)
+    return evaluation_frame(lme4_stop(prob, fit.REML).trace, theta_names(prob.blocks))
 
 
 def reported_grad(message: str) -> float | None:

@@ -12,6 +12,7 @@ from lib.teach.convergence_story import (
     check_at,
     first_divergence,
     gradient_table,
+    lme4_trace,
     print_data_frame,
     relative_difference,
     reported_grad,
@@ -43,7 +44,7 @@ plot: a steep fall over the first ~100 evaluations, then a long crawl with hardl
 improvement — the search is wandering along a nearly flat ridge.
 """)
 if outcome is not None and outcome.ok:
-    trace = outcome.fit.trace
+    trace = lme4_trace(outcome.fit)
     full_chart, gap_chart = optimizer_trace(trace, f"{name}: REML criterion per evaluation")
     c1, c2 = st.columns(2)
     c1.altair_chart(full_chart, width="stretch")

@@ -194,7 +194,7 @@ def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
     Newton steps over the parameters not on their bound (an active set: a parameter whose step
     would cross its bound goes onto it; one whose criterion falls off the bound is released),
     else tight BOBYQA restarts. The derivatives are lme4's deriv12, or, given fn's exact
-    `gradient`, that gradient and a Hessian differenced from it (2 evaluations per parameter
+    `gradient`, that gradient and a Hessian differenced from it (an evaluation per parameter
     where deriv12 takes 2 per pair). Returns them at the optimum when no parameter is on its
     bound (where lme4 checks convergence) or when asked `on_bound` (glmer's standard errors),
     else None. Evaluations are remembered by their point: deriv12's points at the optimum
@@ -254,16 +254,14 @@ def _set(t: np.ndarray, j: int, v: float) -> np.ndarray:
 
 
 def _differenced(gradient: Callable[[np.ndarray], np.ndarray], step: float = 1e-4) -> Derivatives:
-    """The exact gradient over x[idx], and a Hessian by central differences of it (deriv12's step)."""
+    """The exact gradient over x[idx], and a Hessian by forward differences of it (deriv12's step:
+    its truncation, ~1e-4 of the third derivative, is below what Newton's steps and lme4's Hessian
+    checks resolve; one gradient per parameter where deriv12 takes 2 criteria per pair)."""
     def both(x: np.ndarray, fx: float, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cols = []
-        for i in idx:
-            up, down = x.copy(), x.copy()
-            up[i] += step
-            down[i] -= step
-            cols.append((gradient(up)[idx] - gradient(down)[idx]) / (2 * step))
+        g = gradient(x)[idx]
+        cols = [(gradient(_set(x, i, x[i] + step))[idx] - g) / step for i in idx]
         H = np.array(cols).reshape(len(idx), len(idx))
-        return gradient(x)[idx], (H + H.T) / 2
+        return g, (H + H.T) / 2
     return Derivatives(both, lambda x, fx, idx: gradient(x)[idx])
 
 

@@ -452,12 +452,12 @@ class PlsSystem(RandomEffectsMap):
         parts = [np.full(b.q, T[0, 0]) for _, b, T in self._rest_T(theta)]
         return np.concatenate(parts + [np.ones(self.p + 1)])
 
-    def g_transpose_times(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """G' A, level block by level block."""
-        A = A.copy()
+    def g_transpose_times(self, theta: np.ndarray, A: np.ndarray, transpose: bool = True) -> np.ndarray:
+        """G' A (G A when not `transpose`), level block by level block."""
+        A, spec = A.copy(), "lk,jl...->jk..." if transpose else "kl,jl...->jk..."
         for at, b, T in self._rest_T(theta):
             rows = A[at:at + b.q].reshape(b.nlevels, b.k, -1)
-            A[at:at + b.q] = np.einsum("lk,jl...->jk...", T, rows).reshape(b.q, -1)
+            A[at:at + b.q] = np.einsum(spec, T, rows).reshape(b.q, -1)
         return A
 
     def g_times(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -477,14 +477,6 @@ class PlsSystem(RandomEffectsMap):
         if g is not None:
             return S * np.outer(g, g)
         return self.g_transpose_times(theta, self.g_transpose_times(theta, S).T)
-
-    def _g_times_matrix(self, theta: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """G A, level block by level block."""
-        A = A.copy()
-        for at, b, T in self._rest_T(theta):
-            rows = A[at:at + b.q].reshape(b.nlevels, b.k, -1)
-            A[at:at + b.q] = np.einsum("kl,jl...->jk...", T, rows).reshape(b.q, -1)
-        return A
 
     # -- per-theta work --------------------------------------------------
     def factor(self, theta: np.ndarray) -> Factorization:
@@ -536,7 +528,8 @@ class PlsSystem(RandomEffectsMap):
         else:
             K = Kl + np.tril(Kl, -1).T
             E = f.coupling.level_forms(K * np.outer(g, g) if g is not None else
-                                       self._g_times_matrix(f.theta, self._g_times_matrix(f.theta, K).T))
+                                       self.g_transpose_times(f.theta, self.g_transpose_times(f.theta, K, False).T,
+                                                              False))  # G K G'
         Minv = f.L1inv.transpose(0, 2, 1) @ f.L1inv
         H = f.B @ f.L1inv
         HtE = H.transpose(0, 2, 1) @ E

@@ -223,6 +223,7 @@ class Student:
         """A fresh session on the current page (a new tab, or the reconnect after a lost server)."""
         if self.session is not None:
             self.close()
+        self.values.clear()  # a new session starts from the widgets' defaults
         self.session = StudentSession(self.base_url, self.timeout)
         return self._run(self.pages.get(self.page, ""))
 
@@ -248,7 +249,13 @@ class Student:
             raise RerunError("; ".join(result.exceptions) or f"script finished with status {result.status}")
         return result
 
+    @property
+    def upstream(self) -> str | None:
+        return self.session.upstream if self.session is not None else None
+
     def close(self) -> None:
         if self.session is not None:
-            self.session.close()
-            self.session = None
+            try:
+                self.session.close()
+            finally:
+                self.session = None

@@ -1,0 +1,106 @@
+"""A few real students in headless Chromium beside bench/load.py's protocol students.
+
+    python bench/browser_students.py http://127.0.0.1:8080 --sessions 2 --seconds 60
+
+Each session is a browser context of its own (its own cookies, so its own replica behind nginx),
+opens the app, then clicks through the sidebar's pages in tutorial order, round and round. A
+step's time runs from the click to the end of the page's script run as the page itself reports it
+(the `data-test-script-state` of the app's root going back to `notRunning`), so it includes the
+browser's drawing. Errors: an exception box, or a page left without its server connection. Prints
+one JSON object: {"open": [...], "steps": [...], "errors": [...]} (seconds).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_rendered  # noqa: E402
+
+TIMEOUT_MS = 60_000
+# counts the script runs that end, whichever element carries the attribute by then
+WATCH_RUNS = """() => {
+  window.__runs = 0;
+  new MutationObserver(records => {
+    for (const r of records) {
+      if (r.target.getAttribute('data-test-script-state') === 'notRunning') window.__runs += 1;
+    }
+  }).observe(document.body, {attributes: true, subtree: true,
+                             attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def problems(tab) -> list[str]:
+    """What a student would see as broken on this tab now."""
+    out = [f"exception: {t[:200]}" for t in tab.locator('[data-testid="stException"]').all_inner_texts()]
+    state = tab.locator('[data-testid="stApp"]').get_attribute("data-test-connection-state")
+    if state not in (None, "CONNECTED"):
+        out.append(f"connection state {state}")
+    return out
+
+
+class BrowserStudent:
+    def __init__(self, browser, url: str):
+        self.tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        self.tab.set_default_timeout(TIMEOUT_MS)
+        self.url = url
+        self.step_index = 0
+
+    def open(self) -> float:
+        start = time.perf_counter()
+        self.tab.goto(self.url)
+        wait_until_rendered(self.tab, TIMEOUT_MS)
+        self.tab.evaluate(WATCH_RUNS)
+        return time.perf_counter() - start
+
+    def next_page(self) -> float:
+        """Click the next page in the sidebar; seconds until its run has finished."""
+        links = self.tab.locator('[data-testid="stSidebarNavLink"]')
+        self.step_index = (self.step_index + 1) % links.count()
+        runs = self.tab.evaluate("window.__runs")
+        start = time.perf_counter()
+        links.nth(self.step_index).click()
+        self.tab.wait_for_function(f"window.__runs > {runs}", timeout=TIMEOUT_MS)
+        return time.perf_counter() - start
+
+
+def run(url: str, sessions: int, seconds: float, think: float) -> dict[str, list]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, list] = {"open": [], "steps": [], "errors": []}
+    deadline = time.monotonic() + seconds
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            students = [BrowserStudent(browser, url) for _ in range(sessions)]
+            for s in students:
+                out["open"].append(s.open())
+            while time.monotonic() < deadline:
+                for s in students:
+                    try:
+                        out["steps"].append(s.next_page())
+                        out["errors"].extend(problems(s.tab))
+                    except PlaywrightError as e:
+                        out["errors"].append(f"{type(e).__name__}: {str(e)[:200]}")
+                time.sleep(think)
+        finally:
+            browser.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("url")
+    ap.add_argument("--sessions", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--think", type=float, default=2.0, help="pause after each round of clicks")
+    args = ap.parse_args()
+    print(json.dumps(run(args.url, args.sessions, args.seconds, args.think)))
+
+
+if __name__ == "__main__":
+    main()

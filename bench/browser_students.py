@@ -6,8 +6,10 @@ Each session is a browser context of its own (its own cookies, so its own replic
 opens the app, then clicks through the sidebar's pages in tutorial order, round and round. A
 step's time runs from the click to the end of the page's script run as the page itself reports it
 (the `data-test-script-state` of the app's root going back to `notRunning`), so it includes the
-browser's drawing. Errors: an exception box, or a page left without its server connection. Prints
-one JSON object: {"open": [...], "steps": [...], "errors": [...]} (seconds).
+browser's drawing. Errors: an exception box, a step that does not finish, or a connection that
+does not come back within 30 s (each spell without a connection is timed as a reconnect). Prints two JSON lines:
+{"upstreams": [...]} once every session is open (the replica of each, behind nginx), then
+{"open": [...], "steps": [...], "errors": [...], "reconnects": [...]} (seconds).
 """
 from __future__ import annotations
 
@@ -21,25 +23,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_rendered  # noqa: E402
 
 TIMEOUT_MS = 60_000
-# counts the script runs that end, whichever element carries the attribute by then
-WATCH_RUNS = """() => {
+# counts the script runs that end, and times each spell without a server connection (ms),
+# whichever element carries the attributes by then
+WATCH = """() => {
   window.__runs = 0;
+  window.__outages = [];
+  let lost = null;
   new MutationObserver(records => {
     for (const r of records) {
-      if (r.target.getAttribute('data-test-script-state') === 'notRunning') window.__runs += 1;
+      const value = r.target.getAttribute(r.attributeName);
+      if (r.attributeName === 'data-test-script-state' && value === 'notRunning') window.__runs += 1;
+      if (r.attributeName === 'data-test-connection-state') {
+        if (value !== 'CONNECTED' && lost === null) lost = performance.now();
+        if (value === 'CONNECTED' && lost !== null) { window.__outages.push(performance.now() - lost); lost = null; }
+      }
     }
   }).observe(document.body, {attributes: true, subtree: true,
-                             attributeFilter: ['data-test-script-state']});
+                             attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
 }"""
 
 
-def problems(tab) -> list[str]:
-    """What a student would see as broken on this tab now."""
-    out = [f"exception: {t[:200]}" for t in tab.locator('[data-testid="stException"]').all_inner_texts()]
-    state = tab.locator('[data-testid="stApp"]').get_attribute("data-test-connection-state")
-    if state not in (None, "CONNECTED"):
-        out.append(f"connection state {state}")
-    return out
+RECONNECT_MS = 30_000
+CONNECTED = """() => document.querySelector('[data-testid="stApp"]')
+                     ?.getAttribute('data-test-connection-state') === 'CONNECTED'"""
+
+
+def exceptions(tab) -> list[str]:
+    return [f"exception: {t[:200]}" for t in tab.locator('[data-testid="stException"]').all_inner_texts()]
+
+
+def wait_connected(tab) -> None:
+    """Return once the tab has its server connection (a TimeoutError after 30 s without)."""
+    tab.wait_for_function(CONNECTED, timeout=RECONNECT_MS)
 
 
 class BrowserStudent:
@@ -51,9 +66,11 @@ class BrowserStudent:
 
     def open(self) -> float:
         start = time.perf_counter()
-        self.tab.goto(self.url)
+        response = self.tab.goto(self.url)
+        # behind nginx, the replica this browser's sticky cookie leads to (deploy/nginx-site.conf.in)
+        self.upstream = response.headers.get("x-upstream") if response else None
         wait_until_rendered(self.tab, TIMEOUT_MS)
-        self.tab.evaluate(WATCH_RUNS)
+        self.tab.evaluate(WATCH)
         return time.perf_counter() - start
 
     def next_page(self) -> float:
@@ -71,7 +88,7 @@ def run(url: str, sessions: int, seconds: float, think: float) -> dict[str, list
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list] = {"open": [], "steps": [], "errors": []}
+    out: dict[str, list] = {"open": [], "steps": [], "errors": [], "reconnects": []}
     deadline = time.monotonic() + seconds
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -79,14 +96,18 @@ def run(url: str, sessions: int, seconds: float, think: float) -> dict[str, list
             students = [BrowserStudent(browser, url) for _ in range(sessions)]
             for s in students:
                 out["open"].append(s.open())
+            print(json.dumps({"upstreams": [s.upstream for s in students]}), flush=True)
             while time.monotonic() < deadline:
                 for s in students:
                     try:
+                        wait_connected(s.tab)
                         out["steps"].append(s.next_page())
-                        out["errors"].extend(problems(s.tab))
+                        out["errors"].extend(exceptions(s.tab))
                     except PlaywrightError as e:
                         out["errors"].append(f"{type(e).__name__}: {str(e)[:200]}")
                 time.sleep(think)
+            for s in students:
+                out["reconnects"].extend(ms / 1000 for ms in s.tab.evaluate("window.__outages"))
         finally:
             browser.close()
     return out

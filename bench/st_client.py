@@ -118,6 +118,7 @@ class Rerun:
     page_hash: str = ""
     status: int = ForwardMsg.FINISHED_SUCCESSFULLY
     elements: int = 0
+    headings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -189,6 +190,8 @@ def _read_element(element: Element, result: Rerun) -> None:
     kind = element.WhichOneof("type")
     if kind == "exception":
         result.exceptions.append(f"{element.exception.type}: {element.exception.message}")
+    elif kind == "heading":
+        result.headings.append(element.heading.body)
     elif kind in CHANGEABLE:
         w = getattr(element, kind)
         if not w.disabled and not w.form_id:

@@ -4,9 +4,9 @@
 
 Each session is a browser context of its own (its own cookies, so its own replica behind nginx),
 opens the app, then clicks through the sidebar's pages in tutorial order, round and round. A
-step's time runs from the click to the end of the page's script run as the page itself reports it
-(the `data-test-script-state` of the app's root going back to `notRunning`), so it includes the
-browser's drawing. Errors: an exception box, a step that does not finish, or a connection that
+step's time runs from the click to the next animation frame after the page's WebSocket has
+received the run's `script_finished` message (read from the frames with the streamlit package's
+ForwardMsg), so it includes the browser's drawing. Errors: an exception box, a step that does not finish, or a connection that
 does not come back within 30 s (each spell without a connection is timed as a reconnect). Prints two JSON lines:
 {"upstreams": [...]} once every session is open (the replica of each, behind nginx), then
 {"open": [...], "steps": [...], "errors": [...], "reconnects": [...]} (seconds).
@@ -20,27 +20,25 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
 from tools.serve import CHROMIUM, CHROMIUM_ARGS, wait_until_rendered  # noqa: E402
 
 TIMEOUT_MS = 60_000
-# counts the script runs that end, and times each spell without a server connection (ms),
-# whichever element carries the attributes by then
+# times each spell without a server connection (ms), whichever element carries the attribute
 WATCH = """() => {
-  window.__runs = 0;
   window.__outages = [];
   let lost = null;
   new MutationObserver(records => {
     for (const r of records) {
       const value = r.target.getAttribute(r.attributeName);
-      if (r.attributeName === 'data-test-script-state' && value === 'notRunning') window.__runs += 1;
-      if (r.attributeName === 'data-test-connection-state') {
-        if (value !== 'CONNECTED' && lost === null) lost = performance.now();
-        if (value === 'CONNECTED' && lost !== null) { window.__outages.push(performance.now() - lost); lost = null; }
-      }
+      if (value !== 'CONNECTED' && lost === null) lost = performance.now();
+      if (value === 'CONNECTED' && lost !== null) { window.__outages.push(performance.now() - lost); lost = null; }
     }
   }).observe(document.body, {attributes: true, subtree: true,
-                             attributeFilter: ['data-test-script-state', 'data-test-connection-state']});
+                             attributeFilter: ['data-test-connection-state']});
 }"""
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 RECONNECT_MS = 30_000
@@ -57,12 +55,26 @@ def wait_connected(tab) -> None:
     tab.wait_for_function(CONNECTED, timeout=RECONNECT_MS)
 
 
+def is_script_finished(payload: bytes | str) -> bool:
+    if isinstance(payload, str):
+        return False
+    msg = ForwardMsg()
+    msg.ParseFromString(payload)
+    return msg.WhichOneof("type") == "script_finished"
+
+
 class BrowserStudent:
     def __init__(self, browser, url: str):
         self.tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         self.tab.set_default_timeout(TIMEOUT_MS)
         self.url = url
         self.step_index = 0
+        self.finished = 0  # script_finished messages this tab has received, over every socket
+        self.tab.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload: bytes | str) -> None:
+        if is_script_finished(payload):
+            self.finished += 1
 
     def open(self) -> float:
         start = time.perf_counter()
@@ -77,10 +89,14 @@ class BrowserStudent:
         """Click the next page in the sidebar; seconds until its run has finished."""
         links = self.tab.locator('[data-testid="stSidebarNavLink"]')
         self.step_index = (self.step_index + 1) % links.count()
-        runs = self.tab.evaluate("window.__runs")
+        finished = self.finished
         start = time.perf_counter()
         links.nth(self.step_index).click()
-        self.tab.wait_for_function(f"window.__runs > {runs}", timeout=TIMEOUT_MS)
+        while self.finished == finished:
+            if time.perf_counter() - start > TIMEOUT_MS / 1000:
+                raise TimeoutError(f"no script_finished within {TIMEOUT_MS / 1000:.0f} s")
+            self.tab.wait_for_timeout(10)  # lets playwright deliver the socket's frames
+        self.tab.evaluate(NEXT_FRAME)
         return time.perf_counter() - start
 
 
@@ -103,7 +119,7 @@ def run(url: str, sessions: int, seconds: float, think: float) -> dict[str, list
                         wait_connected(s.tab)
                         out["steps"].append(s.next_page())
                         out["errors"].extend(exceptions(s.tab))
-                    except PlaywrightError as e:
+                    except (PlaywrightError, TimeoutError) as e:
                         out["errors"].append(f"{type(e).__name__}: {str(e)[:200]}")
                 time.sleep(think)
             for s in students:

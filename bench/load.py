@@ -47,7 +47,7 @@ from locust.stats import StatsEntry
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 from bench.st_client import RerunError, Student  # noqa: E402
-from deploy.cluster import Cluster, Replica  # noqa: E402
+from deploy.cluster import Cluster, Replica, warm  # noqa: E402
 
 TIMED_OUT = (RerunError, TimeoutError, websocket.WebSocketTimeoutException)
 DROPPED = (websocket.WebSocketException, OSError)  # after TIMED_OUT: TimeoutError is an OSError
@@ -206,23 +206,14 @@ def kill_later(cluster: Cluster, delay: float, browsers: Browsers) -> None:
 
 # -- before the class: a cold first page, then one visit per page ----------------------
 
-def first_page_and_warm(cluster: Cluster, warm: bool, timeout: float) -> tuple[float, float]:
-    """Seconds from launch to the first page drawn (replica 0); seconds spent warming all replicas."""
-    first = None
-    warm_start = time.perf_counter()
-    for r in cluster.members:
-        student = Student(r.url, random.Random(0), timeout)
-        try:
-            student.connect()
-            if first is None:
-                first = time.monotonic() - r.started
-                warm_start = time.perf_counter()
-            if warm:
-                for page in list(student.pages)[1:]:
-                    student.visit(page)
-        finally:
-            student.close()
-    return first, time.perf_counter() - warm_start
+def cold_first_page(r: Replica, timeout: float) -> float:
+    """Seconds from the replica's launch to its first page drawn for a first student."""
+    student = Student(r.url, random.Random(0), timeout)
+    try:
+        student.connect()
+        return time.monotonic() - r.started
+    finally:
+        student.close()
 
 
 # -- the report -------------------------------------------------------------------------
@@ -353,7 +344,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with Cluster(replicas=args.replicas, nginx=args.replicas > 1) as cluster:
-        first, warmed = first_page_and_warm(cluster, not args.cold, args.timeout)
+        first = cold_first_page(cluster.members[0], args.timeout)
+        warmed = 0.0 if args.cold else sum(warm(r.url, args.timeout) for r in cluster.members)
         RUN = Run(cluster.url, args.seed, tuple(args.think), args.timeout)
         env = Environment(user_classes=[StudentUser])
         monitors = [gevent.spawn(watch_memory, cluster), gevent.spawn(watch_health, cluster)]

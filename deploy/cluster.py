@@ -2,12 +2,16 @@
 
     python -m deploy.cluster trial --replicas 2 --port 8080      # until Ctrl-C (or --seconds S)
     python -m deploy.cluster nginx-site --listen 80 --replicas 2 --first-port 8501
+    python -m deploy.cluster warm http://127.0.0.1:8501 http://127.0.0.1:8502
 
 `trial` starts the replicas with one shared cookie secret (each reads .streamlit/config.toml),
 writes a self-contained nginx.conf around deploy/nginx-site.conf.in in a temporary folder, runs
 nginx in the foreground from there, waits until every /_stcore/health answers and serves until
 stopped; then it stops everything it started. `nginx-site` prints the site file for
-/etc/nginx/conf.d/ on a server of one's own. bench/load.py and tests/deploy use `Cluster`.
+/etc/nginx/conf.d/ on a server of one's own. `warm` visits every page of each replica once, so
+the models the pages show are fitted into that process's cache before the students come (it
+speaks the app's WebSocket protocol with bench/st_client.py: bench/requirements-load.txt).
+bench/load.py and tests/deploy use `Cluster`.
 """
 from __future__ import annotations
 
@@ -73,6 +77,23 @@ def wait_healthy(url: str, timeout: float, procs: Sequence[subprocess.Popen] = (
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"{url}/_stcore/health did not answer within {timeout:.0f} s")
+
+
+def warm(url: str, timeout: float = 120.0) -> float:
+    """Visit every page of the app at `url` once, in a fresh session; the seconds it took."""
+    import random
+
+    from bench.st_client import Student
+
+    start = time.monotonic()
+    student = Student(url, random.Random(0), timeout)
+    try:
+        student.connect()
+        for page in list(student.pages)[1:]:
+            student.visit(page)
+    finally:
+        student.close()
+    return time.monotonic() - start
 
 
 @dataclass
@@ -207,7 +228,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     site.add_argument("--listen", default="80")
     site.add_argument("--replicas", type=int, default=2)
     site.add_argument("--first-port", type=int, default=8501)
+    warm_up = sub.add_parser("warm", help="visit every page of each replica once (fits the models)")
+    warm_up.add_argument("urls", nargs="+", help="each replica's own address, e.g. http://127.0.0.1:8501")
     args = ap.parse_args(argv)
+    if args.command == "warm":
+        for url in args.urls:
+            print(f"{url}: every page visited in {warm(url):.1f} s")
+        return
     if args.command == "nginx-site":
         print(render_site(args.listen, range(args.first_port, args.first_port + args.replicas)), end="")
         return

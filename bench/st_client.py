@@ -260,5 +260,7 @@ class Student:
         if self.session is not None:
             try:
                 self.session.close()
+            except (websocket.WebSocketException, OSError):
+                pass  # a connection already lost has nothing left to close
             finally:
                 self.session = None

@@ -3,6 +3,7 @@
     python bench/load.py --students 30 --seconds 120                 # one process
     python bench/load.py --students 60 --seconds 120 --replicas 2    # two replicas behind nginx
     python bench/load.py --students 30 --seconds 120 --replicas 2 --kill-one
+    python bench/load.py --series --seconds 120    # the README's table: seven runs, a summary line each
 
 Starts its own server(s) (deploy.cluster: the replicas with the repository's
 .streamlit/config.toml, nginx in front when there are two or more), measures one cold first page,
@@ -33,6 +34,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -294,7 +296,8 @@ class Browsers:
         if sessions:
             cmd = [sys.executable, str(BENCH / "browser_students.py"), url, "--sessions", str(sessions),
                    "--seconds", str(seconds)]
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.stderr = tempfile.TemporaryFile("w+")  # a file: an unread pipe could stall it
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr, text=True)
             self.reader = gevent.spawn(self._read)
 
     def _read(self) -> None:
@@ -314,8 +317,12 @@ class Browsers:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return self.result or {"open": [], "steps": [], "errors": ["browser students gave no result"],
-                               "reconnects": []}
+        if self.result is None:
+            self.stderr.seek(0)
+            why = self.stderr.read()[-300:].strip() or f"exit code {self.proc.returncode}"
+            return {"open": [], "steps": [], "errors": [f"browser students gave no result: {why}"],
+                    "reconnects": []}
+        return self.result
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -331,6 +338,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--cold", action="store_true", help="no warm-up visit before the students come")
     ap.add_argument("--timeout", type=float, default=60.0, help="longest wait for one step")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--series", action="store_true",
+                    help="the README's table: 1, 10, 30, 60 students on one process, 30 and 60 on "
+                         "--replicas (2 when 1), then 60 with --kill-one; one summary line each")
     args = ap.parse_args(argv)
     if not 1 <= args.students <= MAX_STUDENTS or not 0 < args.seconds <= MAX_SECONDS:
         ap.error(f"--students in 1..{MAX_STUDENTS}, --seconds in (0, {MAX_SECONDS}]")
@@ -339,10 +349,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def main(argv=None) -> None:
+def series(args: argparse.Namespace) -> list[argparse.Namespace]:
+    """The runs of the README's table, each with the other options as given."""
+    replicas = max(args.replicas, 2)
+    runs = [(n, 1, False) for n in (1, 10, 30, 60)] + [(30, replicas, False), (60, replicas, False),
+                                                         (60, replicas, True)]
+    return [argparse.Namespace(**{**vars(args), "students": n, "replicas": r, "kill_one": k})
+            for n, r, k in runs]
+
+
+def run(args: argparse.Namespace) -> str:
+    """One run: servers up, a cold first page, the warm-up, the class, the report; its summary line."""
     global RUN
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with Cluster(replicas=args.replicas, nginx=args.replicas > 1) as cluster:
         first = cold_first_page(cluster.members[0], args.timeout)
         warmed = 0.0 if args.cold else sum(warm(r.url, args.timeout) for r in cluster.members)
@@ -369,7 +387,19 @@ def main(argv=None) -> None:
         if RUN.health_failures and cluster.behind_nginx:
             print("nginx's error log ends:\n" + cluster.log("error.log")[-1500:])
         print("\n".join(f"replica {name}: peak {kib / 1024:.0f} MiB" for name, kib in RUN.peak_kib.items()))
-        print(summary(args, env, first, browser_out), flush=True)
+        line = summary(args, env, first, browser_out)
+        print(line, flush=True)
+        return line
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if not args.series:
+        run(args)
+        return
+    lines = [run(one) for one in series(args)]
+    print("\n".join(["", "series:", *lines]), flush=True)
 
 
 if __name__ == "__main__":

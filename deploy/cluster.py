@@ -49,7 +49,7 @@ def replica_command(port: int) -> list[str]:
 
 def render_site(listen: str, ports: Sequence[int], host: str = "127.0.0.1") -> str:
     """deploy/nginx-site.conf.in with its listen address and upstream servers filled in."""
-    servers = "\n".join(f"    server {host}:{p} max_fails=1 fail_timeout=10s;" for p in ports)
+    servers = "\n".join(f"    server {host}:{p} max_fails=3 fail_timeout=5s;" for p in ports)
     return (SITE_TEMPLATE.read_text().replace("@LISTEN@", listen)
             .replace("@UPSTREAM_SERVERS@", servers))
 

@@ -10,24 +10,27 @@ from __future__ import annotations
 import ast
 import importlib
 import threading
+from pathlib import Path
 
 from lib.teach.contents import REPO, available_sections
 
 _started = threading.Lock()
 
 
-def page_modules() -> list[str]:
-    """The modules the available pages import at their top level, in page order, once each."""
+def imports_of(path: Path) -> list[str]:
+    """The modules a script imports at its top level (`from ui import mixed`: ui and ui.mixed)."""
     seen: dict[str, None] = {}
-    for section in available_sections():
-        tree = ast.parse((REPO / section.page).read_text(), section.page)
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                seen.update(dict.fromkeys(a.name for a in node.names))
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                # `from ui import mixed`: the submodule, when the name is one
-                seen.update(dict.fromkeys([node.module, *(f"{node.module}.{a.name}" for a in node.names)]))
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Import):
+            seen.update(dict.fromkeys(a.name for a in node.names))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            seen.update(dict.fromkeys([node.module, *(f"{node.module}.{a.name}" for a in node.names)]))
     return list(seen)
+
+
+def page_modules() -> list[str]:
+    """The modules the available pages import, in page order, once each."""
+    return list(dict.fromkeys(m for s in available_sections() for m in imports_of(REPO / s.page)))
 
 
 def _import_all() -> None:

@@ -75,3 +75,8 @@ def sidebar_progress() -> None:
                  f"{solved(progress, p, s)}/{len(s)}" for p, s in pages.items() if p in progress]
         if lines:
             st.caption("  \n".join(lines))
+
+
+def fit_of(outcome) -> object | None:
+    """The fit of an Outcome, or None when there is none (for a page's exercises line)."""
+    return outcome.fit if outcome is not None and outcome.ok else None

@@ -1,7 +1,12 @@
 """GLMM residuals: QA/QC of binomial and Poisson glmer fits by simulated (DHARMa-style) residuals."""
 import streamlit as st
 
-from lib.engine.sim_residuals import dispersion_statistics, predicted_rank, quantile_lines, uniform_qq
+from lib.engine.sim_residuals import (
+    dispersion_statistics,
+    predicted_rank,
+    quantile_lines,
+    uniform_qq,
+)
 from lib.teach import glmm_residuals as gr
 from lib.teach.glmm_page import MODELS
 from ui import exercises

@@ -173,20 +173,22 @@ def predicted_rank(res: ScaledResiduals) -> np.ndarray:
     return r / r.max()
 
 
-def quantile_lines(res: ScaledResiduals, quantiles=QUANTILES, df: int = 6) -> pd.DataFrame:
-    """Quantiles of the residuals along the predicted rank: x, quantile, value."""
+def quantile_lines(res: ScaledResiduals, quantiles=QUANTILES, df: int = 5) -> pd.DataFrame:
+    """Quantiles of the residuals along the predicted rank: x, quantile, value and its standard
+    error se (the quantile regression's, statsmodels' default kernel estimate; 0 for groups)."""
     x = predicted_rank(res)
     values = np.unique(x)
     if len(values) < MIN_SPLINE_VALUES:  # a few groups: their empirical quantiles
-        rows = [(v, q, float(np.quantile(res.residuals[x == v], q))) for v in values for q in quantiles]
-        return pd.DataFrame(rows, columns=["x", "quantile", "value"])
+        rows = [(v, q, float(np.quantile(res.residuals[x == v], q)), 0.0) for v in values for q in quantiles]
+        return pd.DataFrame(rows, columns=["x", "quantile", "value", "se"])
     basis = BSplines(x, df=[df], degree=[3], include_intercept=True)
     grid = np.linspace(values.min(), values.max(), 60)
+    at = basis.transform(grid)
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", (IterationLimitWarning, ConvergenceWarning))
         for q in quantiles:
             fit = QuantReg(res.residuals, basis.basis).fit(q=q, max_iter=2000)
-            out.append(pd.DataFrame({"x": grid, "quantile": q,
-                                     "value": basis.transform(grid) @ np.asarray(fit.params)}))
+            se = np.sqrt(np.einsum("ij,jk,ik->i", at, np.asarray(fit.cov_params()), at))
+            out.append(pd.DataFrame({"x": grid, "quantile": q, "value": at @ np.asarray(fit.params), "se": se}))
     return pd.concat(out, ignore_index=True)

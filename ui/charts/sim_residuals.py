@@ -21,7 +21,7 @@ def uniform_qq(qq: pd.DataFrame, title: str) -> alt.LayerChart:
 
 def residuals_vs_predicted(x: np.ndarray, residuals: np.ndarray, lines: pd.DataFrame, title: str) -> alt.LayerChart:
     """Scaled residuals against the rank of the predicted value, the fitted quantile lines (lines:
-    x, quantile, value) and the expected ones, dashed."""
+    x, quantile, value, se) with their 95% bands, and the expected ones, dashed."""
     frame = pd.DataFrame({"x": x, "residual": residuals})
     points = alt.Chart(frame).mark_circle(size=10, opacity=0.3, color="#37474f").encode(
         x=alt.X("x:Q", title="Predicted value (rank, scaled to 0–1)", scale=alt.Scale(domain=[0, 1])),
@@ -34,7 +34,10 @@ def residuals_vs_predicted(x: np.ndarray, residuals: np.ndarray, lines: pd.DataF
         x="x:Q", y="value:Q", detail="quantile:N",
         color=alt.Color("quantile:Q", scale=QUANTILE_COLOURS, legend=alt.Legend(title="quantile", orient="top")),
         tooltip=[alt.Tooltip("quantile:Q"), alt.Tooltip("value:Q", format=".3f")])
-    return alt.layer(points, expected, fitted).properties(height=320, title=title)
+    bands = alt.Chart(lines.assign(low=lines["value"] - 1.96 * lines["se"],
+                                   high=lines["value"] + 1.96 * lines["se"])).mark_area(opacity=0.15).encode(
+        x="x:Q", y="low:Q", y2="high:Q", detail="quantile:N", color=alt.Color("quantile:Q", scale=QUANTILE_COLOURS))
+    return alt.layer(points, expected, bands, fitted).properties(height=320, title=title)
 
 
 def dispersion_histogram(simulated: np.ndarray, observed: float) -> alt.LayerChart:

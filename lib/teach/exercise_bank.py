@@ -19,7 +19,6 @@ from lib.engine.oneway_experiment import Design
 from lib.teach.exercises import CHOICE, NUMBER, Question, relative
 from lib.teach.fixed_or_random import Summary
 from lib.teach.glmm_residuals import Checks
-from lib.teach.lrt_notes import comparison_notes
 
 READ_OFF = 0.005  # a number read off a printout: within half a percent (4 printed digits, rounded to 3)
 YES, NO = "Yes", "No"
@@ -102,7 +101,7 @@ def lrt_verdict(a, name_a: str, b, name_b: str) -> Question:
                "comparable, whatever p says.")
         return Question("lrt", prompt, CHOICE, options[4], why, hint, options)
     p = float(comparison.table["Pr(>Chisq)"].iloc[1])
-    boundary = any(n.kind == "boundary" for n in comparison_notes(a, b))
+    boundary = variance_count(a) != variance_count(b)
     favoured = big if p < 0.05 else small
     answer = options[(0 if favoured == big else 2) + (0 if boundary else 1)]
     why = (f"p = {p:.3g} is {'below' if p < 0.05 else 'not below'} 0.05, so the test favours {favoured}"
@@ -112,6 +111,12 @@ def lrt_verdict(a, name_a: str, b, name_b: str) -> Question:
               if boundary else ". No variance is tested at its boundary, so the chi-square p-value "
               "stands."))
     return Question("lrt", prompt, CHOICE, answer, why, hint, options)
+
+
+def variance_count(fit) -> int:
+    """The variances among a fit's random-effects parameters (theta's diagonal): a test that drops one
+    tests it at 0, the edge of its range; a test of a correlation alone (| against ||) does not."""
+    return sum(blk.k for blk in fit.blocks)
 
 
 def find_the_error(prompt: str, options: tuple[str, ...], answer: str, why: str, hint: str) -> Question:

@@ -48,10 +48,13 @@ class Scaling:
 
 
 def subsample_times(data: pd.DataFrame, per_person: int, seed: int) -> pd.DataFrame:
-    """At most `per_person` of each person's rows, chosen at random (seeded), in the data's order."""
-    key = np.random.default_rng(seed).random(len(data))
-    person = data[list(PERSON)].astype(str).agg(":".join, axis=1)
-    rank = pd.Series(key).groupby(person.to_numpy()).rank(method="first")
+    """At most `per_person` of each person's rows, chosen at random (seeded), in the data's order.
+    The draws go to the rows sorted by person and month, so the choice does not depend on row order."""
+    person = (data[PERSON[0]].astype(str) + ":" + data[PERSON[1]].astype(str)).to_numpy()
+    order = np.lexsort((data["Time"].to_numpy(), person))
+    key = np.empty(len(data))
+    key[order] = np.random.default_rng(seed).random(len(data))
+    rank = pd.Series(key).groupby(person).rank(method="first")
     return data[(rank <= per_person).to_numpy()].reset_index(drop=True)
 
 

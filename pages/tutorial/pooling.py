@@ -78,6 +78,9 @@ elif outcome is not None:
         else:
             chart = pooling_slopes(units, band_frame(ellipses), group, f"{response} (intercept)")
         st.altair_chart(chart, width="content")
+        st.caption("Hollow circles: each unit's own estimate; arrowheads: the mixed model's; ✚ complete "
+                   "pooling (one lm for everybody); " + ("dashed: the model's 50% and 95% ellipses of the units' "
+                   "lines." if len(pool.coords) == 2 else "grey bar: the model's 95% range of the units."))
         if why_not:
             st.caption(f"No ellipse: {why_not}.")
         st.markdown(

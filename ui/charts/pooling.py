@@ -49,36 +49,40 @@ def _tooltip(units: pd.DataFrame, group: str, coords: tuple[str, ...]) -> list:
 def pooling_plane(units: pd.DataFrame, ellipses: pd.DataFrame, group: str, x_title: str,
                   y_title: str) -> alt.LayerChart:
     """Each unit's own (hollow) and mixed-model (arrowhead) intercept and slope, arrows between them,
-    complete pooling (black cross) and the model's ellipses (ellipses: pattern, level, order, x, y)."""
+    complete pooling (black cross) and the model's ellipses (ellipses: pattern, level, curve, order,
+    x, y). Every layer carries the same explicit scales, so the arrowheads' angles hold."""
     xs = np.r_[units["own_intercept"], units["partial_intercept"], units["complete_intercept"], ellipses["x"]]
     ys = np.r_[units["own_slope"], units["partial_slope"], units["complete_slope"], ellipses["y"]]
     xd, yd = _domain(xs), _domain(ys)
     frame = units.assign(angle=arrow_angles(units["partial_intercept"] - units["own_intercept"],
                                             units["partial_slope"] - units["own_slope"], xd, yd))
-    x = alt.X("own_intercept:Q", title=x_title, scale=alt.Scale(domain=xd, nice=False))
-    y = alt.Y("own_slope:Q", title=y_title, scale=alt.Scale(domain=yd, nice=False))
+
+    def x(field: str) -> alt.X:
+        return alt.X(f"{field}:Q", title=x_title, scale=alt.Scale(domain=xd, nice=False, zero=False))
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(f"{field}:Q", title=y_title, scale=alt.Scale(domain=yd, nice=False, zero=False))
+
     tips = _tooltip(units, group, ("intercept", "slope"))
     colour = _colour(units)
     base = alt.Chart(frame)
-    shafts = base.mark_rule(opacity=0.55).encode(x=x, y=y, x2="partial_intercept:Q", y2="partial_slope:Q",
-                                                 color=colour)
-    own = base.mark_point(size=36, opacity=0.8).encode(x=x, y=y, color=colour, tooltip=tips)
-    heads = base.mark_point(shape="wedge", filled=True, size=90, opacity=0.95).encode(
-        x="partial_intercept:Q", y="partial_slope:Q", angle=alt.Angle("angle:Q", scale=None),
-        color=colour, tooltip=tips)
-    complete = base.mark_point(shape="cross", filled=True, size=220, color="black").encode(
-        x="complete_intercept:Q", y="complete_slope:Q",
-        tooltip=[alt.Tooltip("complete_intercept:Q", format=".3f", title="complete pooling intercept"),
-                 alt.Tooltip("complete_slope:Q", format=".3f", title="complete pooling slope")])
-    layers = [shafts, own, heads, complete]
+    layers = [
+        base.mark_rule(strokeWidth=1.5, opacity=0.7).encode(
+            x=x("own_intercept"), y=y("own_slope"), x2="partial_intercept:Q", y2="partial_slope:Q", color=colour),
+        base.mark_point(size=36, opacity=0.8).encode(x=x("own_intercept"), y=y("own_slope"), color=colour,
+                                                     tooltip=tips),
+        base.mark_point(shape="wedge", filled=True, size=110, opacity=0.95).encode(
+            x=x("partial_intercept"), y=y("partial_slope"), angle=alt.Angle("angle:Q", scale=None),
+            color=colour, tooltip=tips),
+        base.mark_point(shape="cross", filled=True, size=220, color="black").encode(
+            x=x("complete_intercept"), y=y("complete_slope"),
+            tooltip=[alt.Tooltip("complete_intercept:Q", format=".3f", title="complete pooling intercept"),
+                     alt.Tooltip("complete_slope:Q", format=".3f", title="complete pooling slope")])]
     if len(ellipses):
         layers.insert(0, alt.Chart(ellipses).mark_line(color="#616161", strokeDash=[5, 4]).encode(
-            x="x:Q", y="y:Q", order="order:Q", detail="curve:N",
+            x=x("x"), y=y("y"), order="order:Q", detail="curve:N",
             tooltip=[alt.Tooltip("pattern:N", title="for"), alt.Tooltip("level:Q", format=".0%")]))
-    return alt.layer(*layers).properties(
-        width=WIDTH, height=HEIGHT,
-        title=f"{group}: own estimates (hollow) → the mixed model's (arrowheads); ✚ complete pooling; "
-              "dashed: the model's 50% and 95% ellipses")
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=f"{group}: own → mixed model")
 
 
 def pooling_slopes(units: pd.DataFrame, bands: pd.DataFrame, group: str, y_title: str) -> alt.LayerChart:
@@ -92,30 +96,32 @@ def pooling_slopes(units: pd.DataFrame, bands: pd.DataFrame, group: str, y_title
     frame = units.assign(x0=0.0, x1=1.0, angle=arrow_angles(np.ones(len(units)), part - own, xd, yd))
     x_axis = alt.Axis(values=[0, 1], labelExpr=f"datum.value == 0 ? '{OWN}' : '{MODEL}'", title=None,
                       grid=False, labelLimit=260)
-    x = alt.X("x0:Q", scale=alt.Scale(domain=xd, nice=False), axis=x_axis)
-    y = alt.Y("own_intercept:Q", title=y_title, scale=alt.Scale(domain=yd, nice=False))
+
+    def x(field: str) -> alt.X:
+        return alt.X(f"{field}:Q", scale=alt.Scale(domain=xd, nice=False), axis=x_axis)
+
+    def y(field: str) -> alt.Y:
+        return alt.Y(f"{field}:Q", title=y_title, scale=alt.Scale(domain=yd, nice=False, zero=False))
+
     tips = _tooltip(units, group, ("intercept",))
     colour = _colour(units)
     base = alt.Chart(frame)
     has_own = base.transform_filter("isValid(datum.own_intercept)")
-    layers = [has_own.mark_rule(opacity=0.5).encode(x=x, y=y, x2="x1:Q", y2="partial_intercept:Q", color=colour),
-              has_own.mark_point(size=36).encode(x=x, y=y, color=colour, tooltip=tips),
-              base.mark_point(shape="wedge", filled=True, size=80).encode(
-                  x="x1:Q", y="partial_intercept:Q", angle=alt.Angle("angle:Q", scale=None), color=colour,
-                  tooltip=tips)]
-    complete = units.drop_duplicates("complete_intercept")
-    layers.append(alt.Chart(complete).mark_rule(color="black", strokeDash=[6, 4]).encode(
-        y="complete_intercept:Q", tooltip=[alt.Tooltip("complete_intercept:Q", format=".3f",
-                                                       title="complete pooling")]))
+    layers = [has_own.mark_rule(strokeWidth=1.5, opacity=0.6).encode(
+                  x=x("x0"), y=y("own_intercept"), x2="x1:Q", y2="partial_intercept:Q", color=colour),
+              has_own.mark_point(size=36).encode(x=x("x0"), y=y("own_intercept"), color=colour, tooltip=tips),
+              base.mark_point(shape="wedge", filled=True, size=90).encode(
+                  x=x("x1"), y=y("partial_intercept"), angle=alt.Angle("angle:Q", scale=None), color=colour,
+                  tooltip=tips),
+              alt.Chart(units.drop_duplicates("complete_intercept")).mark_rule(color="black", strokeDash=[6, 4])
+              .encode(y=y("complete_intercept"), tooltip=[alt.Tooltip("complete_intercept:Q", format=".3f",
+                                                                     title="complete pooling")])]
     if len(bands):
         layers.append(alt.Chart(bands.assign(x=1.2)).mark_rule(strokeWidth=6, opacity=0.35, color="#616161")
-                      .encode(x="x:Q", y="lower:Q", y2="upper:Q",
+                      .encode(x=x("x"), y=y("lower"), y2="upper:Q",
                               tooltip=[alt.Tooltip("pattern:N", title="for"),
                                        alt.Tooltip("lower:Q", format=".3f"), alt.Tooltip("upper:Q", format=".3f")]))
-    return alt.layer(*layers).properties(
-        width=WIDTH, height=HEIGHT,
-        title=f"{group}: own estimates → the mixed model's; dashed: complete pooling; grey bar: the model's "
-              "95% range of the units")
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=f"{group}: own → mixed model")
 
 
 def caterpillar(frame: pd.DataFrame, group: str, labels_up_to: int = 40) -> alt.FacetChart:
@@ -136,4 +142,4 @@ def caterpillar(frame: pd.DataFrame, group: str, labels_up_to: int = 40) -> alt.
     height = 360 if many else max(160, 18 * part["level"].nunique())
     return alt.layer(bars, points, zero, data=part).properties(width=300, height=height).facet(
         column=alt.Column("term:N", title=None)).resolve_scale(x="independent").properties(
-        title=f"Conditional modes of {group} with 95% intervals from their conditional variances")
+        title=f"{group}: conditional modes ± 1.96 conditional SD")

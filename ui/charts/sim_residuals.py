@@ -6,7 +6,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-QUANTILE_COLOURS = alt.Scale(domain=[0.25, 0.5, 0.75], range=["#1e88e5", "#d81b60", "#1e88e5"])
+QUANTILE_COLOURS = alt.Scale(domain=["0.25", "0.5", "0.75"], range=["#1e88e5", "#d81b60", "#1e88e5"])
 
 
 def uniform_qq(qq: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -30,13 +30,15 @@ def residuals_vs_predicted(x: np.ndarray, residuals: np.ndarray, lines: pd.DataF
                  alt.Tooltip("residual:Q", format=".3f")])
     expected = alt.Chart(pd.DataFrame({"q": [0.25, 0.5, 0.75]})).mark_rule(strokeDash=[5, 4], color="gray").encode(
         y="q:Q")
+    lines = lines.assign(q=lines["quantile"].map("{:g}".format), low=lines["value"] - 1.96 * lines["se"],
+                         high=lines["value"] + 1.96 * lines["se"])
+    colour = alt.Color("q:N", scale=QUANTILE_COLOURS, legend=alt.Legend(title="quantile", orient="top"))
+    bands = alt.Chart(lines).mark_area(opacity=0.15).encode(x="x:Q", y="low:Q", y2="high:Q", detail="q:N",
+                                                              color=colour)
     fitted = alt.Chart(lines).mark_line(strokeWidth=3).encode(
-        x="x:Q", y="value:Q", detail="quantile:N",
-        color=alt.Color("quantile:Q", scale=QUANTILE_COLOURS, legend=alt.Legend(title="quantile", orient="top")),
-        tooltip=[alt.Tooltip("quantile:Q"), alt.Tooltip("value:Q", format=".3f")])
-    bands = alt.Chart(lines.assign(low=lines["value"] - 1.96 * lines["se"],
-                                   high=lines["value"] + 1.96 * lines["se"])).mark_area(opacity=0.15).encode(
-        x="x:Q", y="low:Q", y2="high:Q", detail="quantile:N", color=alt.Color("quantile:Q", scale=QUANTILE_COLOURS))
+        x="x:Q", y="value:Q", detail="q:N", color=colour,
+        tooltip=[alt.Tooltip("q:N", title="quantile"), alt.Tooltip("value:Q", format=".3f"),
+                 alt.Tooltip("se:Q", format=".3f", title="standard error")])
     return alt.layer(points, expected, bands, fitted).properties(height=320, title=title)
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.stats.mstats import plotting_positions
 from statsmodels.gam.smooth_basis import BSplines
 from statsmodels.regression.quantile_regression import QuantReg
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, IterationLimitWarning
@@ -160,11 +161,11 @@ def pearson_dispersion_test(fit: GlmerFit) -> TestResult:
 # -- pictures' numbers ------------------------------------------------------------------------
 
 def uniform_qq(res: ScaledResiduals) -> pd.DataFrame:
-    """Expected uniform quantiles (R's ppoints) against the sorted residuals."""
+    """Expected uniform quantiles (R's ppoints: (i - a) / (n + 1 - 2a), a = 3/8 up to 10 points, else
+    1/2) against the sorted residuals."""
     r = np.sort(res.residuals)
-    n = len(r)
-    a = 3 / 8 if n <= 10 else 0.5
-    return pd.DataFrame({"expected": (np.arange(1, n + 1) - a) / (n + 1 - 2 * a), "observed": r})
+    a = 3 / 8 if len(r) <= 10 else 0.5
+    return pd.DataFrame({"expected": np.asarray(plotting_positions(r, a, a)), "observed": r})
 
 
 def predicted_rank(res: ScaledResiduals) -> np.ndarray:

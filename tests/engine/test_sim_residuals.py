@@ -28,6 +28,7 @@ from lib.engine.sim_residuals import (
     pit_residuals,
     quantile_lines,
     scaled_residuals,
+    uniform_qq,
     uniformity_test,
 )
 from lib.engine.simulate_glmm import counts, simulate, trials
@@ -88,6 +89,15 @@ def test_uniformity_is_the_ks_test():
     fake = ScaledResiduals(np.zeros(5), np.zeros((1, 5)), np.zeros(5), np.array([0.1, 0.4, 0.35, 0.8, 0.9]), True)
     ks = uniformity_test(fake)
     assert np.isclose(ks.statistic, 0.2) and np.isclose(ks.p_value, 0.9616, atol=5e-5)
+
+
+def test_uniform_qq_uses_r_ppoints():
+    """ppoints(5) in R: 0.1190476 0.3095238 0.5000000 0.6904762 0.8809524."""
+    fake = ScaledResiduals(np.zeros(5), np.zeros((1, 5)), np.zeros(5), np.array([0.9, 0.1, 0.5, 0.3, 0.7]), True)
+    qq = uniform_qq(fake)
+    np.testing.assert_allclose(qq["expected"], [0.119047619047619, 0.30952380952381, 0.5, 0.69047619047619,
+                                                0.880952380952381], rtol=1e-12)
+    assert list(qq["observed"]) == [0.1, 0.3, 0.5, 0.7, 0.9]
 
 
 # -- simulating from a fit ------------------------------------------------------------------------

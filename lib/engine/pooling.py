@@ -32,14 +32,13 @@ from lib.engine.retrms import ReBlock, theta_slices
 NO_LEVEL = "(no level)"  # a grouping level that is in no fit: predict() gives it no random effect
 ESTIMABLE_TOL = 1e-8  # relative: a grid row outside the row space of a unit's design is not estimable
 COORDS = ("intercept", "slope")
-METHODS = ("own", "complete", "partial")
 
 
 @dataclass(frozen=True)
 class Pooling:
     """The three estimates per unit of `group`: `units` has unit, n, the unit-constant variables, and
-    <method>_<coord> for method in METHODS and coord in `coords`, plus population_<coord> (the
-    mixed model's fixed effects at the unit's settings)."""
+    <method>_<coord> for method in own, complete, partial and coord in `coords`, plus
+    population_<coord> (the mixed model's fixed effects at the unit's settings)."""
 
     group: str
     slope: str | None  # the variable of the slope coordinate, None for intercepts only
@@ -60,18 +59,18 @@ def group_block(fit: LmerFit, group: str) -> ReBlock:
 
 def pooling(fit: LmerFit, group: str, slope: str | None = "Time") -> Pooling:
     """Own, complete-pooling and partial-pooling lines of each unit of `group` (see the module)."""
-    frame, codes = fit.problem.frame, group_block(fit, group).factor.codes
+    factor = group_block(fit, group).factor
+    frame, codes = fit.problem.frame, factor.codes
     slope = slope if slope in fit.formula.variables else None
-    levels = group_block(fit, group).factor.levels
     constant = _constant_variables(fit, frame, codes)
     grid = _grid(fit, frame, codes, constant, slope)
     npts = 2 if slope else 1
-    partial = fit.predict(grid).reshape(-1, npts)
-    population = fit.predict(grid, re_form="NA").reshape(-1, npts)
     X_grid = fixed_rows(fit, grid)
+    partial = fit.predict(grid).reshape(-1, npts)
+    population = (X_grid @ fit.fixef.to_numpy()).reshape(-1, npts)
     complete = (X_grid @ _ols(fit.problem.X, fit.problem.y)).reshape(-1, npts)
     own = _own(fit.problem.X, fit.problem.y, codes, X_grid, npts)
-    units = pd.DataFrame({"unit": levels, "n": np.bincount(codes, minlength=len(levels))})
+    units = pd.DataFrame({"unit": factor.levels, "n": np.bincount(codes, minlength=factor.nlevels)})
     firsts = _first_rows(frame, codes)
     for v in constant:
         units[v] = firsts[v].astype(str).to_numpy() if is_factor(frame[v]) else firsts[v].to_numpy()
@@ -105,8 +104,6 @@ def _own(X: np.ndarray, y: np.ndarray, codes: np.ndarray, X_grid: np.ndarray, np
     for u in range(nunits):
         rows = codes == u
         Xu, G = X[rows], X_grid[u * npts:(u + 1) * npts]
-        if not rows.any():
-            continue
         pinv = np.linalg.pinv(Xu)
         outside = np.linalg.norm(G - G @ pinv @ Xu, axis=1) > ESTIMABLE_TOL * np.linalg.norm(G, axis=1)
         out[u] = np.where(outside, np.nan, G @ (pinv @ y[rows]))

@@ -5,9 +5,13 @@ value (st.cache_resource), like ui.mixed.fit; refits build problems of their own
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import streamlit as st
 
+from lib.engine.oneway_experiment import Design, Replicate
 from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
 from lib.teach import glmm_residuals as gr
 from lib.teach.fitting import Outcome
@@ -44,8 +48,22 @@ def glmm_checks(key: str, random: str, nsim: int, seed: int, conditional: bool) 
     return gr.run_checks(glmm_fit(key, random).fit, nsim, seed, conditional)
 
 
+MAX_EXPERIMENTS = 64
+
+
 @st.cache_resource
-def experiment_store() -> dict:
-    """Replicates of the fixed-or-random experiment by (design, seed), then by index: shared by every
-    session; a replicate is a pure function of its key, so two sessions writing one agree."""
-    return {}
+def _experiments() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def experiment_results(design: Design, seed: int) -> dict[int, Replicate]:
+    """The replicates of the fixed-or-random experiment (design, seed) computed so far, by index:
+    shared by every session (a replicate is a pure function of its key, so two sessions writing one
+    agree); the least recently used of more than MAX_EXPERIMENTS experiments are dropped."""
+    store, lock = _experiments()
+    with lock:
+        results = store.setdefault((design, seed), {})
+        store.move_to_end((design, seed))
+        while len(store) > MAX_EXPERIMENTS:
+            store.popitem(last=False)
+    return results

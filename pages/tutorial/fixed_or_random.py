@@ -6,7 +6,7 @@ from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design, repli
 from lib.teach.fixed_or_random import binomial_band, replicate_frame, summarize
 from ui import exercises
 from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
-from ui.refit_cache import experiment_store
+from ui.refit_cache import experiment_results
 
 COUNTS = (20, 50, 100, 200, 500, 1000)
 
@@ -34,7 +34,7 @@ count = c5.select_slider("Replicates", COUNTS, value=100, key="fr_count")
 seed = int(c6.number_input("Seed", 1, 99999, 1, key="fr_seed"))
 design = Design(groups, per_group, sd_group, sd_resid)
 run_key = (design, seed)
-results: dict = experiment_store().setdefault(run_key, {})
+results = experiment_results(design, seed)
 
 
 def _pause(paused: bool) -> None:

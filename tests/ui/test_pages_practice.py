@@ -73,6 +73,16 @@ def test_pooling_page_at_time_zero_is_one_dimensional():
     assert not at.exception and metric(at, "rows in the fit") == "270"
 
 
+def test_pooling_page_draws_people_in_one_dimension_without_time():
+    """IgG ~ Sex + (1 | FamID) + (1 | Sex:IndID) on all months: intercepts only, 270 people of 18 rows."""
+    at = run("pooling")
+    at.multiselect(key="pp_fixed").set_value(["Sex"]).run()
+    at.multiselect(key="pp_sl0").set_value([]).run()
+    at.multiselect(key="pp_sl1").set_value([]).run()
+    assert not at.exception and metric(at, "levels of Sex:IndID") == "270"
+    assert any("grey bar: the model's 95% range" in c.value for c in at.caption)
+
+
 # -- the experiment ------------------------------------------------------------------------------
 
 def test_experiment_runs_and_compares_with_theory():

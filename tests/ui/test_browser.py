@@ -39,6 +39,9 @@ def page():
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         tab.set_default_timeout(TIMEOUT_MS)
         tab.base_url = url
+        # the home page first: until a session has run app.py's st.navigation, a deep link gets
+        # Streamlit's "Page not found" notice, whose modal makes the page inert to clicks
+        open_page(tab, "")
         yield tab
         browser.close()
 

@@ -15,7 +15,6 @@ import pandas as pd
 from lib.data.idcoding import shared_codes
 from lib.engine.compare import lrtest
 from lib.engine.design import is_factor
-from lib.engine.oneway_experiment import Design
 from lib.teach.exercises import CHOICE, NUMBER, Question, relative
 from lib.teach.fixed_or_random import Summary
 from lib.teach.glmm_residuals import Checks
@@ -285,11 +284,11 @@ def pooling(units: pd.DataFrame | None = None, group: str = "FamID", fit=None, n
                                 f"{top['unit']}: own {top['own_intercept']:.2f}, mixed model "
                                 f"{top['partial_intercept']:.2f}, from {int(top['n'])} rows. Few rows, or an own "
                                 "estimate far from the rest, make the model trust it less.",
-                                "Hover over the arrows; the longest runs from a hollow to a filled point.", options))
+                                "Hover over the arrows: each runs from a hollow circle (own) to an arrowhead (model).", options))
     return out + ([] if fit is None else [count_parameters(fit, name)])
 
 
-def fixed_or_random(summary: Summary | None = None, design: Design | None = None) -> list[Question]:
+def fixed_or_random(summary: Summary | None = None) -> list[Question]:
     if summary is None:
         return []
     who = ("lm's (group as a fixed factor)", "lmer's (group as a random effect)", "Both equally often")

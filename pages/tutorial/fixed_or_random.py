@@ -136,4 +136,4 @@ fewer the groups, the larger the difference — and the stronger the case for RE
                 f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
                 f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
 
-exercises.show("fixed_or_random", summary=summary, design=design)
+exercises.show("fixed_or_random", summary=summary)

@@ -201,7 +201,7 @@ def test_pooling_question_is_the_longest_arrow(lmer_fits):
 def test_experiment_questions_follow_the_results():
     design = Design(4, 3, 1.0, 1.0)
     summary = summarize(design, list(replicates(design, 5, 40)))
-    coverage, ml = bank.fixed_or_random(summary=summary, design=design)
+    coverage, ml = bank.fixed_or_random(summary=summary)
     expected = "lmer's (group as a random effect)" if summary.lmer_coverage > summary.lm_coverage else \
         "lm's (group as a fixed factor)"
     assert coverage.answer == expected

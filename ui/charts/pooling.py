@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 WIDTH, HEIGHT = 640, 460
-OWN, MODEL, COMPLETE = "own estimate (no pooling)", "mixed model (partial pooling)", "complete pooling (lm)"
+OWN, MODEL = "own estimate (no pooling)", "mixed model (partial pooling)"
 UNIT_COLOUR = "#3949ab"
 SEX_COLOURS = alt.Scale(domain=["F", "M"], range=["#c2185b", "#1565c0"])
 

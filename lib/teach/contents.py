@@ -1,7 +1,7 @@
 """The app's table of contents: the tutorial's sections, in order, grouped for the sidebar.
 
 Each section names the page module that teaches it; app.py registers only the pages
-whose module exists. The modules sit in pages/tutorial/, one level below pages/: Streamlit's
+whose module exists. The modules sit in pages/tutorial/ (the workbench in pages/workbench/), one level below pages/: Streamlit's
 legacy multipage mode runs any .py file directly in pages/ without app.py (until some session
 has called st.navigation), and it does not look into subfolders.
 """
@@ -43,6 +43,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Over time", "Convergence", "pages/tutorial/convergence.py", "Convergence Error"),
     Section("Checking and beyond", "QA/QC", "pages/tutorial/qaqc.py", "QA/QC"),
     Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
+    Section("Your own models", "Model workbench", "pages/workbench/workbench.py",
+            "(beyond the tutorial: any model on any data)", ":material/construction:"),
 )
 
 

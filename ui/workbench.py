@@ -260,17 +260,17 @@ def fit_section(data: Dataset, frame: pd.DataFrame, choice: wb.Choice | None, fo
     st.caption(f"Limits of the workbench: at most {wb.MAX_ROWS:,} rows and {wb.MAX_RANDOM_EFFECTS:,} random "
                f"effects per model, and {wb.TIME_LIMIT_S:g} s per fit (or press Stop). Larger models: "
                "use the R or Python script below.")
-    if "wb_name" not in s or s["wb_name"] in {m.name for m in s["wb_models"]}:
-        s["wb_name"] = _next_name(s["wb_models"])
     a, b, c = st.columns([1, 1, 1])
-    name = a.text_input("Name of the model", key="wb_name")
+    default = _next_name(s["wb_models"])
+    name = a.text_input(f"Name of the model (empty: {default})", key="wb_name", placeholder=default).strip() \
+        or default
     go = b.button("Fit and add to the list", key="wb_fit", type="primary", disabled=formula is None)
     stop = c.button("Stop the fit", key="wb_stop")
     if stop:
         st.info("The fit was stopped. The models fitted before are still in the list.", icon=":material/stop:")
     if not go or choice is None or formula is None:
         return
-    problem = wb.valid_name(name.strip(), [m.name for m in s["wb_models"]])
+    problem = wb.valid_name(name, [m.name for m in s["wb_models"]])
     if problem:
         st.error(f"**Not fitted:** {problem}", icon=":material/block:")
         return
@@ -282,7 +282,7 @@ def fit_section(data: Dataset, frame: pd.DataFrame, choice: wb.Choice | None, fo
                       f"(stops at {wb.TIME_LIMIT_S:g} s; press Stop to stop now)")
 
     try:
-        model = run_stoppable(lambda: wb.fit(name.strip(), choice, formula, frame, data.key, factors),
+        model = run_stoppable(lambda: wb.fit(name, choice, formula, frame, data.key, factors),
                               wb.TIME_LIMIT_S, tick)
     except TimeLimit as e:
         clock.empty()

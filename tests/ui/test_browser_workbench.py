@@ -9,30 +9,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-from tests.ui.test_browser import TIMEOUT_MS, _missing
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_server, wait_until_rendered
+from tests.ui.test_browser import TIMEOUT_MS
+from tools.serve import REPO, wait_until_rendered
 
 MARKER = "zz_private_7f3a9c"  # a column name only the uploaded file has
 DATA = pd.DataFrame({"y": [3.1, 4.2, 5.0, 2.2, 6.3, 4.4, 5.5, 3.3, 4.8, 5.1, 2.9, 4.0],
                      "g": list("aaabbbcccddd"), MARKER: range(12)})
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing()
-    if reason:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests are required (REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with streamlit_server() as url, sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        b.base_url = url
-        yield b
-        b.close()
 
 
 def session(browser):
@@ -49,13 +32,23 @@ def session(browser):
 
 
 def open_data_select(tab) -> None:
-    tab.locator('[data-testid="stSelectbox"]').filter(has_text="Data").first.get_by_role("combobox").click()
+    """Open the Data selectbox's list (again if a rerun closed it under the click)."""
+    from playwright.sync_api import TimeoutError as NotOpen
+
+    box = tab.locator('[data-testid="stSelectbox"]').filter(has_text="Data").first.get_by_role("combobox")
+    for _ in range(10):
+        wait_until_rendered(tab, TIMEOUT_MS)
+        box.click()
+        try:
+            tab.get_by_role("option").first.wait_for(timeout=3000)
+            return
+        except NotOpen:
+            tab.keyboard.press("Escape")
+    raise AssertionError("the Data selectbox does not open")
 
 
 def data_options(tab) -> list[str]:
-    wait_until_rendered(tab, TIMEOUT_MS)
     open_data_select(tab)
-    tab.get_by_role("option").first.wait_for()
     options = tab.get_by_role("option").all_inner_texts()
     tab.keyboard.press("Escape")
     return options
@@ -78,7 +71,8 @@ def files_holding(marker: bytes, since: float) -> list[Path]:
     return found
 
 
-def test_an_upload_is_fitted_in_its_session_and_seen_by_no_other(browser):
+def test_an_upload_is_fitted_in_its_session_and_seen_by_no_other(chromium):
+    browser = chromium
     start = time.time()
     first_context, first = session(browser)
     open_data_select(first)

@@ -297,6 +297,7 @@ def fit_section(data: Dataset, frame: pd.DataFrame, choice: wb.Choice | None, fo
         show_refusal(model)
         return
     s["wb_models"] = [*s["wb_models"], model]
+    s["wb_detail"] = model.name  # the detail view shows the model just fitted
     st.success(f"**{model.name}** fitted in {model.outcome.seconds:.2f} s and added to the list.",
                icon=":material/check:")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.ui.test_browser import TIMEOUT_MS
+from tests.ui.test_browser import TIMEOUT_MS, chromium  # noqa: F401 (the fixture)
 from tools.serve import REPO, wait_until_rendered
 
 MARKER = "zz_private_7f3a9c"  # a column name only the uploaded file has

@@ -119,7 +119,7 @@ def _column_types(data: Dataset) -> pd.DataFrame:
         st.dataframe(data.frame.head(500), height=280, width="stretch")
         st.caption(f"{len(data.frame):,} rows, {data.frame.shape[1]} columns (first 500 rows shown)")
     for t in types:
-        if t.name not in factors and id_like(t, len(data.frame)):
+        if t.name not in factors and id_like(t):
             st.warning(f"**{t.name}** holds whole numbers with {t.distinct} distinct values. If they are codes "
                        f"(IDs, families, sites), mark it as a factor: left numeric, a fixed effect of "
                        f"{t.name} is one slope, not one effect per level (the tutorial's *coding error*).",
@@ -128,18 +128,17 @@ def _column_types(data: Dataset) -> pd.DataFrame:
     return typed(data, tuple(factors))
 
 
-def time_and_units(data: Dataset, frame: pd.DataFrame) -> tuple[str | None, list[str]]:
-    """The time column and the unit columns for the over-time views."""
+def time_and_units(data: Dataset, frame: pd.DataFrame) -> None:
+    """The time column and the unit columns for the over-time views (read by `_time_and_units_of`)."""
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c])]
     none = "(no time column)"
     _keep(f"wb_time_{data.key}", [none, *numeric], data.time or none)
     _keep(f"wb_units_{data.key}", list(frame.columns), list(data.units), many=True)
     a, b = st.columns(2)
-    time = a.selectbox("Time column (for residuals over time)", [none, *numeric], key=f"wb_time_{data.key}")
-    units = b.multiselect("Unit columns (one unit = one line over time; several = their combination)",
-                          list(frame.columns), key=f"wb_units_{data.key}")
-    return (None if time == none else time), units
+    a.selectbox("Time column (for residuals over time)", [none, *numeric], key=f"wb_time_{data.key}")
+    b.multiselect("Unit columns (one unit = one line over time; several = their combination)",
+                  list(frame.columns), key=f"wb_units_{data.key}")
 
 
 # -- the model builder ------------------------------------------------------------------------------
@@ -371,7 +370,14 @@ def compare_section(models: list[wb.Fitted]) -> None:
                        f"{kind}_{first}_{second}.csv", "text/csv", key="wb_dl_cmp")
 
 
-def details_section(models: list[wb.Fitted], time: str | None, units: list[str]) -> None:
+def _time_and_units_of(data: Dataset) -> tuple[str | None, list[str]]:
+    """The time and unit columns chosen for a data set (its defaults when not chosen in this session)."""
+    s = st.session_state
+    time = s.get(f"wb_time_{data.key}", data.time)
+    return (time if time in data.columns else None), list(s.get(f"wb_units_{data.key}", data.units))
+
+
+def details_section(models: list[wb.Fitted]) -> None:
     """One model at a time: summary, random effects, QA/QC, fitted values and residuals."""
     if not models:
         return
@@ -379,7 +385,9 @@ def details_section(models: list[wb.Fitted], time: str | None, units: list[str])
     names = [m.name for m in models]
     _keep("wb_detail", names, names[-1])
     model = {m.name: m for m in models}[st.selectbox("Model", names, key="wb_detail")]
-    frame = typed(datasets()[model.dataset], model.factors)
+    data = datasets()[model.dataset]
+    frame = typed(data, model.factors)
+    time, units = _time_and_units_of(data)
     show_messages(model)
     summary, random, qa = st.tabs(["Summary", "Random effects", "QA/QC"])
     with summary:

@@ -184,11 +184,9 @@ def _kind(col: pd.Series) -> str:
     return "whole number" if len(values) and (values == values.round()).all() else "number"
 
 
-def id_like(t: ColumnType, nrows: int) -> bool:
-    """A whole-number column that looks like codes (few distinct values repeated, or a name ending in ID)."""
-    if t.kind != "whole number":
-        return False
-    return t.name.lower().endswith("id") or 2 <= t.distinct <= max(2, nrows // 2)
+def id_like(t: ColumnType) -> bool:
+    """A whole-number column named as codes are (FamID, IndID, site_code): likely a factor."""
+    return t.kind == "whole number" and t.name.lower().rstrip("_. ").endswith(("id", "code"))
 
 
 def default_factors(frame: pd.DataFrame) -> list[str]:

@@ -170,12 +170,9 @@ def _examples(y: pd.Series) -> str:
 def _check_slopes(f: Formula, frame: pd.DataFrame) -> None:
     """A random slope needs its variable to vary within the groups, or it is the intercept again."""
     for r in f.random:
-        group = frame[list(r.group)].astype(str).agg(":".join, axis=1) if len(r.group) > 1 \
-            else frame[r.group[0]].astype(str)
+        group = joined(frame, r.group, ":")
         for term in r.expr.terms:
-            within = frame[list(term)].astype(str).agg(":".join, axis=1) if len(term) > 1 \
-                else frame[term[0]].astype(str)
-            if (within.groupby(group.to_numpy()).nunique() <= 1).all():
+            if (joined(frame, term, ":").groupby(group.to_numpy()).nunique() <= 1).all():
                 raise ModelError(f"the random slope {term_text(term)} does not vary within the groups of "
                                  f"{':'.join(map(quote_name, r.group))}: each group has one value of it, so "
                                  "its slope cannot be told apart from the group's intercept. Drop the slope, "
@@ -287,11 +284,19 @@ def fitted_frame(model: Fitted, data: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def joined(data: pd.DataFrame, columns: Sequence[str], sep: str) -> pd.Series:
+    """The columns' values as text, joined by `sep` row by row (IndID 16, Sex M, '-': '16-M')."""
+    out = data[columns[0]].astype(str)
+    for c in columns[1:]:
+        out = out + sep + data[c].astype(str)
+    return out
+
+
 def unit_labels(data: pd.DataFrame, units: Sequence[str]) -> pd.Series:
     """A label per row naming its unit: the unit columns' values joined by '-' (IndID 16, Sex M: '16-M')."""
     if not units:
         return pd.Series(["all"] * len(data), index=data.index)
-    return data[list(units)].astype(str).agg("-".join, axis=1)
+    return joined(data, units, "-")
 
 
 def over_time(model: Fitted, data: pd.DataFrame, time: str, units: Sequence[str]) -> pd.DataFrame:

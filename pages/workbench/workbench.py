@@ -18,10 +18,10 @@ if chosen is None:
     ui.downloads(models)
     st.stop()
 data, frame = chosen
-time, units = ui.time_and_units(data, frame)
+ui.time_and_units(data, frame)
 choice, formula = ui.build_model(data, frame)
 ui.fit_section(data, frame, choice, formula)
 models = ui.models_section()
 ui.compare_section(models)
-ui.details_section(models, time, units)
+ui.details_section(models)
 ui.downloads(models)

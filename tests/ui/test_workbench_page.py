@@ -113,6 +113,19 @@ def test_a_typed_formula_sets_the_widgets():
     assert "IgG ~ Sex * Time + (1 + Time || FamID) + (1 | Sex:IndID)" in [c.value for c in at.code]
 
 
+def test_a_poisson_model_on_other_data_and_an_id_left_numeric():
+    at = typed(start(), "IgG ~ Sex + (1 | FamID)")
+    at.multiselect(key="wb_factors_ImmuneData").set_value(["IndID"]).run()
+    assert any("**FamID** holds whole numbers" in w.value and "coding error" in w.value for w in at.warning)
+    at.selectbox(key="wb_source").set_value("SimulatedCounts").run()
+    at.radio(key="wb_family").set_value("poisson").run()
+    fit(typed(at, "Count ~ Dose + (1 | Site)"), "counts")
+    at.selectbox(key="wb_source").set_value("ImmuneData").run()  # the detail view keeps counts' own columns
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("> summary(counts)\nGeneralized linear mixed model") for c in at.code)
+    assert at.table[0].value["Groups"].tolist() == ["Site"]
+
+
 # -- bad input: a message, nothing lost -------------------------------------------------------------
 
 @pytest.fixture()

@@ -23,6 +23,7 @@ from lib.teach.workbench_data import BUNDLED, DEFAULT, Dataset, from_upload, typ
 from lib.teach.workbench_scripts import python_script, r_script
 from ui.charts.mixed import qq_plot
 from ui.charts.workbench import residuals_over_time, residuals_vs_fitted, spread_over_time
+from ui.mixed import show_explanations
 
 UPLOAD = "Upload a CSV file"
 BARS = {"|": "| correlated", "||": "|| uncorrelated"}
@@ -314,9 +315,7 @@ def show_messages(model: wb.Fitted) -> None:
         st.info(f"{model.dropped:,} row{'s' if model.dropped > 1 else ''} with a missing value in a column "
                 f"of {model.name} {'were' if model.dropped > 1 else 'was'} left out (R's na.omit); "
                 f"the model uses {len(model.rows):,}.", icon=":material/filter_alt:")
-    for e in model.outcome.explanations:
-        st.warning(f"**lme4 says:** {e.message}", icon=":material/warning:")
-        st.info(e.markdown(), icon=":material/lightbulb:")
+    show_explanations(model.outcome)
 
 
 # -- the list of models ---------------------------------------------------------------------------

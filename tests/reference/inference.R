@@ -7,7 +7,12 @@
 #
 # Each figure is stored under the R expression that made it (`expr`), `m` being the fit:
 #   satterthwaite:  summary(m)$coefficients and anova(m) (type III) with lmerTest's default ddf
-#   kenward_roger:  summary(m, ddf = "Kenward-Roger")$coefficients, anova(m, ddf = "Kenward-Roger")
+#   kenward_roger:  summary(m, ddf = "Kenward-Roger")$coefficients and anova(m, ddf = "Kenward-Roger"),
+#                   computed as lmerTest computes them but with pbkrtest's vcovAdj(m) made once (lmerTest
+#                   remakes it for every row): per coefficient Lb_ddf(L, vcov(m), vcovAdj(m)) and
+#                   sqrt(L' vcovAdj(m) L); per term pbkrtest:::.KR_adjust(vcovAdj(m), vcov(m), L, fixef(m), 0)
+#                   for the hypotheses L of attr(anova(m), "hypotheses"), laid out by lmerTest's mk_Ftable
+#   hypotheses:     attr(anova(m), "hypotheses") (lmerTest's type III contrasts)
 #   icc, r2:        performance::icc(m), icc(m, by_group = TRUE), r2_nakagawa(m)
 #   confint:        confint(m, method = "Wald"), confint(m, method = "profile") with lme4's defaults
 #                   ("default"), and the same profile computed tightly ("tight": the ML refit by
@@ -36,6 +41,25 @@ quiet <- function(expr) {
     warns <<- c(warns, conditionMessage(w)); invokeRestart("muffleWarning") })
   list(value = value, warnings = warns)
 }
+kenward_roger <- function(m, hyp) {
+  PhiA <- pbkrtest::vcovAdj(m); Phi <- as.matrix(vcov(m)); b <- fixef(m)
+  coef <- t(sapply(seq_along(b), function(j) {
+    L <- as.numeric(seq_along(b) == j); se <- sqrt(sum(L * (as.matrix(PhiA) %*% L)))
+    df <- pbkrtest::Lb_ddf(L, Phi, PhiA); t <- b[[j]] / se
+    c(Estimate = b[[j]], `Std. Error` = se, df = df, `t value` = t, `Pr(>|t|)` = 2 * pt(abs(t), df, lower.tail = FALSE))
+  }))
+  rownames(coef) <- names(b)
+  hyp <- hyp[sapply(hyp, function(L) NROW(L) > 0 && NCOL(L) > 0)]
+  if (!length(hyp)) return(list(coef = coef, anova = data.frame()))
+  anova <- do.call(rbind, lapply(hyp, function(L) {
+    x <- pbkrtest:::.KR_adjust(PhiA, Phi, L, b, 0)
+    MS <- x$FstatU * sigma(m)^2
+    data.frame(`Sum Sq` = MS * x$ndf, `Mean Sq` = MS, NumDF = x$ndf, DenDF = x$ddf, `F value` = x$Fstat,
+               `Pr(>F)` = x$p.value, check.names = FALSE)
+  }))
+  rownames(anova) <- names(hyp)
+  list(coef = coef, anova = anova)
+}
 tight_profile <- function(m) {
   ml <- lme4::lmer(formula(m), data = m@frame, REML = FALSE, start = list(theta = getME(refitML(m), "theta")),
                    control = lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e6)))
@@ -48,9 +72,9 @@ for (name in names(models)) {
   m <- suppressMessages(lmer(f, data = dat))
   s <- quiet(summary(m)$coefficients)
   a <- quiet(anova(m))
+  hyp <- attr(a$value, "hypotheses")
   t0 <- proc.time()[["elapsed"]]
-  kr <- quiet(summary(m, ddf = "Kenward-Roger")$coefficients)
-  kra <- quiet(anova(m, ddf = "Kenward-Roger"))
+  kr <- quiet(kenward_roger(m, hyp))
   kr_seconds <- proc.time()[["elapsed"]] - t0
   icc <- quiet(performance::icc(m))
   iccg <- quiet(performance::icc(m, by_group = TRUE))
@@ -59,10 +83,10 @@ for (name in names(models)) {
     formula = paste(deparse(f), collapse = ""), theta = unname(getME(m, "theta")), REMLcrit = REMLcrit(m),
     satterthwaite = list(expr = "summary(m)$coefficients", coef = rows(s$value), warnings = s$warnings),
     satterthwaite_anova = list(expr = "anova(m)", table = rows(a$value), warnings = a$warnings),
-    kenward_roger = list(expr = 'summary(m, ddf = "Kenward-Roger")$coefficients', coef = rows(kr$value),
-                         warnings = kr$warnings),
-    kenward_roger_anova = list(expr = 'anova(m, ddf = "Kenward-Roger")', table = rows(kra$value),
-                               warnings = kra$warnings, seconds = kr_seconds),
+    hypotheses = list(expr = 'attr(anova(m), "hypotheses")', value = lapply(hyp, function(L) unname(as.matrix(L)))),
+    kenward_roger = list(expr = 'summary(m, ddf = "Kenward-Roger")$coefficients', coef = rows(kr$value$coef),
+                         warnings = kr$warnings, seconds = kr_seconds),
+    kenward_roger_anova = list(expr = 'anova(m, ddf = "Kenward-Roger")', table = rows(kr$value$anova)),
     icc = list(expr = "performance::icc(m)", value = if (is.data.frame(icc$value)) as.list(icc$value) else NA,
                warnings = icc$warnings),
     icc_by_group = list(expr = "performance::icc(m, by_group = TRUE)",
@@ -82,8 +106,8 @@ for (name in names(models)) {
                         ml_deviance_tight = tp$value$ml_deviance, ml_theta_tight = tp$value$ml_theta)
   }
   out[[name]] <- rec
+  writeLines(toJSON(list(source = "R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, performance 0.10.2, insight 0.19.0",
+                         script = "tests/reference/inference.R", models = out),
+                    auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)
   message(name, " done")
 }
-writeLines(toJSON(list(source = "R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, performance 0.10.2, insight 0.19.0",
-                       script = "tests/reference/inference.R", models = out),
-                  auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)

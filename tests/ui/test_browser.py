@@ -103,3 +103,27 @@ def test_bad_formula_shows_an_error_box_not_a_traceback(page):
     error.first.wait_for()
     assert "unknown column 'Weight'" in error.first.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_inference_page_renders_lmertest_numbers(page):
+    """Satterthwaite's df of SexM in MMod: 261.107 in lmerTest (shared extras_lme4.json), shown as 261.1;
+    and the zeta plots (a Vega chart) with the profile table beside."""
+    open_page(page, "inference")
+    page.get_by_text("261.1", exact=True).first.wait_for()
+    page.get_by_text("profile lower").first.wait_for()
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    assert_no_error_box(page)
+
+
+def test_bootstrap_page_runs_cancels_and_continues(page):
+    """The bootstrap LRT of MMod2 against MMod: started, cancelled while the bar moves, kept, continued."""
+    open_page(page, "bootstrap")
+    page.get_by_text("6.9673").first.wait_for()
+    page.get_by_role("button", name="Run the test (200 replicates)").click()
+    page.get_by_text("of 200 replicates").first.wait_for()
+    page.get_by_role("button", name="Cancel").nth(1).click()
+    page.get_by_text("Stopped after").first.wait_for()
+    page.get_by_role("button", name="Continue the test (200 replicates)").click()
+    page.get_by_text("boundary-corrected").first.wait_for(timeout=180_000)
+    assert page.get_by_text("Stopped after").count() == 0
+    assert_no_error_box(page)

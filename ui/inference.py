@@ -17,7 +17,19 @@ from lib.engine import kenward_roger as kr
 from lib.engine.profile import Profile, coefficient_lrt, profile
 from lib.engine.r2 import Explained, explained
 from lib.engine.satterthwaite import anova_table, coef_table, hypotheses, varpar_covariance
+from lib.teach import model_builder as mb
 from ui import mixed as ui
+
+
+def model_on_screen(key: str, default: str) -> tuple[object, str, tuple[str, bool, str]]:
+    """The chooser (the tutorial's `default` model first), its fit and (formula, REML, data); the
+    page stops with lme4's message when there is no fit."""
+    _, outcome, name = ui.chosen_model(key, mb.tutorial_spec(default), default, show=False)
+    if outcome is None or not outcome.ok:
+        if outcome is not None:
+            ui.show_failure(outcome, name)
+        st.stop()
+    return outcome, name, (outcome.formula, outcome.REML, outcome.data)
 
 
 def _fit(formula: str, REML: bool, data: str):

@@ -126,7 +126,7 @@ def _argmin(fn: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray
         step = np.maximum(0.01 * np.abs(x), 0.005)
         step = np.where(room > 0, np.minimum(step, np.maximum(room, 1e-3)), step)
 
-        def tight(opt: nlopt.opt) -> None:
+        def tight(opt: nlopt.opt, step: np.ndarray = step) -> None:
             opt.set_upper_bounds(np.where(np.isfinite(upper), upper, np.inf))
             opt.set_initial_step(step)
             opt.set_xtol_rel(1e-8)
@@ -213,13 +213,11 @@ def _starts(curve: _Curve, first: float) -> list[tuple[float, float]]:
 def _limit(curve: _Curve, z: float) -> float:
     """Where zeta first crosses z going outward from the estimate (the bound if it never does)."""
     side = sorted((x for x in curve.seen if (x - curve.estimate) * z > 0), key=lambda x: abs(x - curve.estimate))
-    prev_x, prev_z = curve.estimate, 0.0
+    prev = curve.estimate
     for x in side:
-        zx = curve.seen[x][0]
-        if abs(zx) >= abs(z):
-            return float(brentq(lambda v: curve.zeta(v) - z, prev_x, x,
-                                xtol=1e-10 * max(1.0, abs(x)), rtol=1e-12))
-        prev_x, prev_z = x, zx
+        if abs(curve.seen[x][0]) >= abs(z):
+            return float(brentq(lambda v: curve.zeta(v) - z, prev, x, xtol=1e-10 * max(1.0, abs(x)), rtol=1e-12))
+        prev = x
     return curve.upper if z > 0 else curve.lower
 
 

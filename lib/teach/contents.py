@@ -41,11 +41,11 @@ SECTIONS: tuple[Section, ...] = (
             "Random Regression"),
     Section("Over time", "ML vs REML", "pages/tutorial/ml_vs_reml.py", "ML vs ReML"),
     Section("Over time", "Convergence", "pages/tutorial/convergence.py", "Convergence Error"),
-    Section("Inference", "p-values and intervals", "pages/tutorial/inference.py",
-            "beyond the tutorial: p-values, profile intervals, ICC and R², prediction bands", ":material/functions:"),
-    Section("Inference", "Parametric bootstrap", "pages/tutorial/bootstrap.py",
-            "beyond the tutorial: bootMer intervals; the conservative LRT of a variance", ":material/casino:"),
     Section("Checking and beyond", "QA/QC", "pages/tutorial/qaqc.py", "QA/QC"),
+    Section("Checking and beyond", "p-values and intervals", "pages/tutorial/inference.py",
+            "beyond the tutorial: p-values, profile intervals, ICC and R², prediction bands", ":material/functions:"),
+    Section("Checking and beyond", "Parametric bootstrap", "pages/tutorial/bootstrap.py",
+            "beyond the tutorial: bootMer intervals; the conservative LRT of a variance", ":material/casino:"),
     Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
 )
 

@@ -115,8 +115,8 @@ def shape_notes(table: pd.DataFrame) -> list[str]:
 def variance_story(ex: Explained, groups: list[str]) -> list[str]:
     """The ICC and R2 in the tutorial's terms."""
     v = ex.parts
-    lines = [f"Of the total variance in IgG the model describes, the **fixed effects** (Sex, Time) account "
-             f"for {v.fixed / v.total:.1%} (Nakagawa's *marginal* R² = {ex.r2_marginal:.3f})."]
+    lines = [(f"Of the total variance in IgG the model describes, the **fixed effects** account for "
+              f"{v.fixed / v.total:.1%} (Nakagawa's *marginal* R² = {ex.r2_marginal:.3f}).")]
     if ex.r2_conditional is None:
         lines.append("A variance component is estimated at zero (a singular fit), so performance reports "
                      "no ICC and no conditional R²: the model should be simplified first.")

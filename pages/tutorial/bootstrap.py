@@ -15,13 +15,8 @@ st.title("Parametric bootstrap")
 st.markdown(bp.WHAT)
 ui.tutorial_note("beyond the tutorial: `bootMer(m, FUN, nsim, seed)`, `confint(m, method=\"boot\")`, "
                  "`pbkrtest::PBmodcomp`")
-spec, outcome, name = ui.chosen_model("bt", mb.tutorial_spec("MMod"), "MMod", show=False)
-if outcome is None or not outcome.ok:
-    if outcome is not None:
-        ui.show_failure(outcome, name)
-    st.stop()
+outcome, name, key = cache.model_on_screen("bt", "MMod")
 fit = outcome.fit
-key = (outcome.formula, outcome.REML, outcome.data)
 
 st.header("Intervals for every parameter")
 c1, c2 = st.columns(2)

@@ -17,13 +17,8 @@ st.title("p-values and intervals")
 st.markdown(inf.WHY_NO_P)
 ui.tutorial_note("beyond the tutorial: `library(lmerTest)`, `pbkrtest`, `confint(m, method=\"profile\")`, "
                  "`performance::icc(m)`, `r2_nakagawa(m)`")
-spec, outcome, name = ui.chosen_model("inf", mb.tutorial_spec("MMod"), "MMod", show=False)
-if outcome is None or not outcome.ok:
-    if outcome is not None:
-        ui.show_failure(outcome, name)
-    st.stop()
+outcome, name, key = cache.model_on_screen("inf", "MMod")
 fit = outcome.fit
-key = (outcome.formula, outcome.REML, outcome.data)
 with st.expander(f"summary({name})"):
     ui.show_fit(outcome, name, tables=False)
 

@@ -13,7 +13,8 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import TESTS, shared_dir
+from conftest import shared_dir
+from inference_reference import inference_models
 from streamlit.testing.v1 import AppTest
 
 from lib.engine.bootstrap import parametric_bootstrap
@@ -22,7 +23,7 @@ from lib.teach.contents import REPO
 TIMEOUT = 240
 SLACK = 1e-4
 EXTRAS = json.loads((shared_dir() / "reference" / "extras_lme4.json").read_text())
-INFERENCE = json.loads((TESTS / "reference" / "inference_lme4.json").read_text())["models"]
+INFERENCE = inference_models()
 
 
 def run(page: str) -> AppTest:
@@ -98,11 +99,17 @@ def test_a_bigger_model_profiles_on_request():
         assert shows(table.loc[name, "df (Satterthwaite)"], r["df"]), name
 
 
-def test_bootstrap_runs_and_shows_intervals():
+def run_replicates(key: str, nsim: int) -> AppTest:
+    """The bootstrap page with `nsim` replicates chosen for the run `key` and its Run button pressed."""
     at = run("bootstrap")
-    at.select_slider(key="bt_nsim").set_value(100).run()
-    at.button(key="bt_start").click().run()
+    at.select_slider(key=f"{key}_nsim").set_value(nsim).run()
+    at.button(key=f"{key}_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_bootstrap_runs_and_shows_intervals():
+    at = run_replicates("bt", 100)
     table = table_with(at, "bootstrap lower")
     assert list(table.index) == [".sig01", ".sigma", "(Intercept)", "SexM"]
     assert any(c.value.startswith("100 refits in") for c in at.caption)
@@ -131,10 +138,7 @@ def test_a_cancelled_run_is_kept_and_continues(lmer_fits):
 
 
 def test_bootstrap_lrt_runs():
-    at = run("bootstrap")
-    at.select_slider(key="bt_lrt_nsim").set_value(100).run()
-    at.button(key="bt_lrt_start").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_replicates("bt_lrt", 100)
     table = table_with(at, "p-value")
     assert list(table.index) == ["lrtest()", "boundary-corrected", "bootstrap"]
     assert any("Observed statistic" in m.value and "6.9673" in m.value for m in at.markdown)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.engine.lm import COEF_COLUMNS, QUANTILE_NAMES, LmFit
+from lib.rprint.lme4_print import deparse
 from lib.rprint.rformat import (
     format_c,
     format_pvalue,
@@ -14,6 +15,11 @@ from lib.rprint.rformat import (
     signif_stars,
     zapsmall,
 )
+
+
+def lm_call(fit: LmFit) -> str:
+    """R's call line: lm(formula = IgG ~ Sex * FamID, data = InitIgG), the formula deparsed as R does."""
+    return f"lm(formula = {' '.join(deparse(fit.formula, cutoff=500))}, data = {fit.data_name})"
 
 
 def lm_anova_text(fit: LmFit) -> str:
@@ -30,7 +36,7 @@ def coef_table_with_stars(fit: LmFit) -> pd.DataFrame:
 
 def lm_summary(fit: LmFit, digits: int = 4) -> str:
     """R's print.summary.lm layout."""
-    lines = ["Call:", fit.call, "", "Residuals:", _residuals_block(fit, digits), ""]
+    lines = ["Call:", lm_call(fit), "", "Residuals:", _residuals_block(fit, digits), ""]
     if fit.aliased:
         lines.append(f"Coefficients: ({len(fit.aliased)} not defined because of singularities)")
     else:

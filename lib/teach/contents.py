@@ -34,6 +34,10 @@ SECTIONS: tuple[Section, ...] = (
             "Fixed Effects; CODING ERROR!; Correct LM", ":material/functions:"),
     Section("Mixed models", "Random effects & the LMM", "pages/tutorial/random_effects.py",
             "Random Effects; Linear Mixed Model"),
+    Section("Mixed models", "Partial pooling", "pages/tutorial/pooling.py",
+            "Random Effects (borrowing strength, shown)", ":material/compress:"),
+    Section("Mixed models", "Fixed or random? An experiment", "pages/tutorial/fixed_or_random.py",
+            "Fixed or Random? (by simulation)", ":material/casino:"),
     Section("Mixed models", "Variance components & ID coding", "pages/tutorial/variance_components.py",
             "Variance Components; CODING CAUTION!"),
     Section("Mixed models", "Multiple factors", "pages/tutorial/multiple_factors.py", "Multiple Factors"),
@@ -47,6 +51,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Checking and beyond", "Parametric bootstrap", "pages/tutorial/bootstrap.py",
             "beyond the tutorial: bootMer intervals; the conservative LRT of a variance", ":material/casino:"),
     Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
+    Section("Checking and beyond", "GLMM residuals", "pages/tutorial/glmm_residuals.py",
+            "QA/QC for Generalized LME (simulated residuals)", ":material/troubleshoot:"),
 )
 
 

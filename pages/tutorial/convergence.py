@@ -18,6 +18,7 @@ from lib.teach.convergence_story import (
     verdict,
 )
 from lib.teach.explain import explain
+from ui import exercises
 from ui import mixed as ui
 from ui.charts.mixed import SEX_COLOURS, optimizer_trace
 
@@ -188,3 +189,5 @@ if out4 is not None:
         st.markdown("No more convergence messages, and a highly significant LRT: this model fits far "
                     "better. Fixed effects: the overall intercept and slope (Time), the males' "
                     "deviation in intercept (SexM) and in slope (SexM:Time).")
+
+exercises.show("convergence", fit=exercises.fit_of(out4), name=name4, data=full)

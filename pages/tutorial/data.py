@@ -9,6 +9,7 @@ from lib.data.immune import (
     to_wide,
 )
 from lib.rprint.rstr import str_summary
+from ui import exercises
 from ui.charts.immune import igg_by_family, igg_over_time
 
 raw, prepared = load_raw(), load_prepared()
@@ -69,3 +70,5 @@ standard errors too small. Relatives add a second layer: people of the same fami
 respond alike. Mixed models account for both.
 """
 )
+
+exercises.show("data", raw=raw)

@@ -18,6 +18,7 @@ from lib.teach.param_count import (
     design_count,
     tutorial_items,
 )
+from ui import exercises
 
 FACTOR, INTEGER = "a factor (after as.factor)", "an integer (as read.csv reads it)"
 
@@ -125,3 +126,5 @@ estimates a **variance** for families (and for their slopes): a handful of param
 whatever the number of families.
 """
 )
+
+exercises.show("fixed_effects", model=model, famid_factor=famid_factor)

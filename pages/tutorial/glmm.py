@@ -5,6 +5,7 @@ from lib.api import anova
 from lib.engine.family import LINKS
 from lib.teach import glmm_page as gp
 from lib.teach.fitting import Outcome
+from ui import exercises
 from ui.charts.immune import glmm_predictions, normal_model_residuals
 
 
@@ -144,3 +145,5 @@ a.markdown("**R (lme4)**")
 a.code(gp.r_code(model, outcome.formula, family, link, nagq), language="r")
 b.markdown("**Python (this app's lib)**")
 b.code(gp.py_code(model, outcome.formula, family, link, nagq), language="python")
+
+exercises.show("glmm", fit=g)

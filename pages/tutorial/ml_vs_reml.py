@@ -7,6 +7,7 @@ from lib.engine.profile_curves import reml_ml_curves
 from lib.rprint.rformat import format_numbers
 from lib.teach import model_builder as mb
 from lib.teach.reml_ml import COMPARISONS, side_by_side
+from ui import exercises
 from ui import mixed as ui
 from ui.charts.mixed import criterion_curves
 
@@ -106,3 +107,5 @@ for col, (_, o) in zip(cols[2:], optima.iterrows()):
                ui.r_round1(o["criterion"]))
 st.markdown("The ML curve reaches its minimum at a **smaller** standard deviation: the downward bias REML "
             "removes. The two minima are of different criteria — their heights are not comparable.")
+
+exercises.show("ml_vs_reml", reml=exercises.fit_of(reml), ml=exercises.fit_of(ml), name=base)

@@ -6,6 +6,7 @@ from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
 from lib.teach.qaqc import individual_frame, individuals_in_family, spread_summary
 from lib.teach.qaqc import residual_spread as spread_table
+from ui import exercises
 from ui import mixed as ui
 from ui.charts.mixed import (
     individual_fits,
@@ -93,3 +94,5 @@ absorb part of it; a line per **person** (`Sex:IndID`) absorbs most, leaving sma
 of about the same spread at every month. (lm's LReg gives each IndID *code* a line — two
 people each — so it cannot get there.)
 """)
+
+exercises.show("qaqc", fit=fit, name=name, spread=summary)

@@ -5,6 +5,7 @@ from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_variances
+from ui import exercises
 from ui import mixed as ui
 from ui.charts.mixed import family_effects
 
@@ -80,3 +81,5 @@ else:
         a, b = st.columns(2)
         a.code(r_call, language="r")
         b.code(py_call, language="python")
+
+exercises.show("random_effects", fit=exercises.fit_of(outcome), name=name)

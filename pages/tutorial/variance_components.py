@@ -12,6 +12,7 @@ from lib.data.idcoding import (
 from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
+from ui import exercises
 from ui import mixed as ui
 from ui.charts.mixed import toy_data
 
@@ -138,3 +139,5 @@ st.markdown("Switch the individual term between `IndID` and `Sex:IndID` and watc
             "and the variances change (the tutorial's fix, on the *Convergence* page, uses `Sex:IndID`).")
 real_default = mb.spec_from_formula("IgG ~ Sex * Time + (1 | FamID) + (1 | IndID)", True, "all")
 ui.chosen_model("vcreal", real_default, "MModInd", title="A random intercept per individual code")
+
+exercises.show("variance_components", naive=exercises.fit_of(naive), recoded=exercises.fit_of(fixed))

@@ -26,16 +26,13 @@ from scipy.stats import norm
 
 from lib.engine.fit_views import _new_codes, _new_matrix
 from lib.engine.lmer_fit import LmerFit
+from lib.engine.pooling import fixed_rows
 from lib.engine.retrms import theta_slices
-
-
-def _fixed_rows(fit: LmerFit, newdata: pd.DataFrame) -> np.ndarray:
-    return _new_matrix(fit.formula.fixed, newdata, fit.problem.frame, list(fit.fixef.index))
 
 
 def population_ci(fit: LmerFit, newdata: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """fit, se, lower, upper of x0' beta for each row of newdata."""
-    X0 = _fixed_rows(fit, newdata)
+    X0 = fixed_rows(fit, newdata)
     est = X0 @ fit.fixef.to_numpy()
     se = np.sqrt(np.einsum("ij,jk,ik->i", X0, fit.vcov.to_numpy(), X0))
     return _band(est, se, level)
@@ -72,7 +69,7 @@ def _plain(newdata: pd.DataFrame) -> pd.DataFrame:
 def unit_pi(fit: LmerFit, newdata: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """fit, se, lower, upper of a new observation of each row's units (all random effects)."""
     newdata = _plain(newdata)
-    X0 = _fixed_rows(fit, newdata)
+    X0 = fixed_rows(fit, newdata)
     L, lam = _henderson_factor(fit)
     q = lam.shape[0]
     est = fit.predict(newdata)

@@ -56,6 +56,11 @@ def p_value_table(fit, satterthwaite: pd.DataFrame, kenward_roger: pd.DataFrame 
     return out
 
 
+def as_text(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """A table's numbers to `digits` significant digits, NA where R gives NA, text left alone."""
+    return table.map(lambda v: v if isinstance(v, str) else "NA" if pd.isna(v) else f"{v:.{digits}g}")
+
+
 def p_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("p (")]
 
@@ -153,6 +158,28 @@ def unit_bands(fit, data: pd.DataFrame, individuals: list[str], level: float = 0
     return pd.DataFrame({"Individual": individual_labels(rows).to_numpy(), "FamID": rows["FamID"].astype(str),
                          "Sex": rows["Sex"].astype(str), "Time": rows["Time"].to_numpy(float),
                          "IgG": rows["IgG"].to_numpy(float)}).join(band)
+
+
+def band_widths(population: pd.DataFrame, units: pd.DataFrame) -> dict[str, float]:
+    """Half-widths of the bands: the population's at the first and last month, the individuals' mean."""
+    first, last = population["Time"].min(), population["Time"].max()
+    half = (population["upper"] - population["lower"]) / 2
+    out = {"population_first": float(half[population["Time"] == first].mean()),
+           "population_last": float(half[population["Time"] == last].mean())}
+    out["unit"] = float(((units["upper"] - units["lower"]) / 2).mean()) if len(units) else float("nan")
+    return out
+
+
+PREDICTION_STORY = """
+The **dashed lines** are `predict({name}, re.form = NA)`: the average person of each sex. Their 95%
+**confidence band** carries the fixed effects' uncertainty only, and it is wide: the mean and the slope
+are learned from 8 families, so the band is ±{pop_first:.1f} at month 0 and ±{pop_last:.1f} at month 17
+(the slope's uncertainty adds up over time). Each chosen person's **solid line** adds their family's
+and their own random effects; its 95% **prediction band** is for a new measurement of *that person*:
+the uncertainty of their line, learned from their own 18 measurements, plus the residual variance,
+±{unit:.1f} on average. A new person from a new family would get neither: their band would add the
+whole family and individual variance to the population band.
+"""
 
 
 def coverage(units: pd.DataFrame) -> float:

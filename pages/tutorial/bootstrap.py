@@ -6,6 +6,7 @@ from lib.engine.bootstrap import parametric_bootstrap
 from lib.engine.confint import wald
 from lib.rprint.rformat import format_pvalue
 from lib.teach import bootstrap_page as bp
+from lib.teach.inference import as_text
 from lib.teach import model_builder as mb
 from ui import inference as cache
 from ui import mixed as ui
@@ -29,7 +30,7 @@ st.code(f"b <- bootMer({name}, FUN = <lme4's confint statistics>, nsim = {nsim},
 if boot is not None and boot.reps.done >= 2:
     prof = cache.store().get(("profile",) + key)
     table = bp.interval_table(boot, prof.confint() if prof else None, wald(fit))
-    st.table(table.map(lambda v: f"{v:.4g}"))
+    st.table(as_text(table))
     if prof is None:
         st.caption("Profile intervals appear here once the model has been profiled on the "
                    "*p-values and intervals* page.")

@@ -46,10 +46,10 @@ st.markdown("One test per term: for `Sex * Time` lmerTest tests Sex at Time 0, T
             "sexes, and the interaction.")
 f_cols = st.columns(2 if kr else 1)
 f_cols[0].caption("Satterthwaite's method")
-f_cols[0].table(satt_anova.map(lambda v: f"{v:.4g}"))
+f_cols[0].table(inf.as_text(satt_anova))
 if kr:
     f_cols[1].caption("Kenward-Roger's method")
-    f_cols[1].table(kr[1].map(lambda v: f"{v:.4g}"))
+    f_cols[1].table(inf.as_text(kr[1]))
 
 st.header("How sure are we? Profile intervals and zeta plots")
 st.markdown(
@@ -67,7 +67,7 @@ if auto or st.button(f"Profile all {n_par} parameters (for this model, a minute 
     prof = cache.cached_profile(key, *key, name)
     st.altair_chart(zeta_plots(prof), width="content")
     ptable = inf.profile_table(prof, wald(fit))
-    st.table(ptable.map(lambda v: v if isinstance(v, str) else f"{v:.4g}"))
+    st.table(inf.as_text(ptable))
     for note in inf.shape_notes(ptable):
         st.info(note, icon=":material/show_chart:")
     for w in prof.warnings:
@@ -105,14 +105,9 @@ if p_out.ok:
     units = inf.unit_bands(p_out.fit, data, chosen)
     background = rows_frame(data, IgG=data["IgG"])
     st.altair_chart(prediction_bands(background, population, units), width="stretch")
-    st.markdown(
-        f"""
-The **dashed lines** are `predict({p_name}, re.form = NA)`: the average person of each sex, with a 95%
-**confidence band** from the fixed effects' uncertainty alone — narrow, because it is about a mean.
-Each chosen person's **solid line** adds their family's and their own random effects, with a 95%
-**prediction band** for a new measurement of *that person*: it adds the uncertainty of their
-random effects and the residual variance, so it is much wider.
-""")
+    w = inf.band_widths(population, units)
+    st.markdown(inf.PREDICTION_STORY.format(name=p_name, pop_first=w["population_first"],
+                                            pop_last=w["population_last"], unit=w["unit"]))
     if chosen:
         st.caption(f"{inf.coverage(units):.0%} of these people's {len(units)} measurements lie inside their "
                    "bands (about 95% expected).")

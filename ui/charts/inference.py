@@ -20,7 +20,8 @@ def _zeta_panel(p: ParameterProfile, level: float) -> alt.LayerChart:
     z = norm.ppf(0.5 + level / 2)
     pts = p.points.assign(curve="profile")
     lo, hi = p.limits[level]
-    x = alt.X("value:Q", title=f"{p.name}  ({p.label})", scale=alt.Scale(zero=False))
+    title = p.name if p.label == p.name else f"{p.name}  ({p.label})"
+    x = alt.X("value:Q", title=title, scale=alt.Scale(zero=False))
     y = alt.Y("zeta:Q", title="ζ", scale=alt.Scale(domain=[-3.2, 3.2], clamp=True))
     tip = [alt.Tooltip("value:Q", format=".5g"), alt.Tooltip("zeta:Q", format=".3f"), "curve:N"]
     layers = [alt.Chart(pts).mark_line(color=PROFILE_COLOUR, strokeWidth=2.5, clip=True).encode(x=x, y=y),
@@ -91,22 +92,30 @@ def prediction_bands(background: pd.DataFrame, population: pd.DataFrame, units: 
     """The tutorial's IgG-over-time plot with the population line per sex and its confidence band,
     and the chosen individuals' own lines with their prediction bands and measurements."""
     x = alt.X("Time:Q", axis=TIME_AXIS)
+    y_scale = alt.Scale(zero=False)
     lines = alt.Chart(background).mark_line(color="lightgray", opacity=0.3, strokeWidth=1).encode(
-        x=x, y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)), detail="Individual:N")
-    colour = alt.Color("Sex:N", scale=SEX_COLOURS)
+        x=x, y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=y_scale), detail="Individual:N")
+    sex = alt.Color("Sex:N", scale=SEX_COLOURS, title="Population (sex)")
     ptip = ["Sex:N", "Time:Q", alt.Tooltip("fit:Q", format=".2f", title="population"),
             alt.Tooltip("lower:Q", format=".2f"), alt.Tooltip("upper:Q", format=".2f")]
-    pop_band = alt.Chart(population).mark_area(opacity=0.35).encode(x=x, y="lower:Q", y2="upper:Q", color=colour,
-                                                                     tooltip=ptip)
+    pop_band = alt.Chart(population).mark_area(opacity=0.25).encode(
+        x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=alt.Color("Sex:N", scale=SEX_COLOURS, legend=None),
+        tooltip=ptip)
     pop_line = alt.Chart(population).mark_line(strokeWidth=3, strokeDash=[6, 3]).encode(
-        x=x, y="fit:Q", color=colour, tooltip=ptip)
-    people = alt.Color("Individual:N", title="Individual (IndID-Sex)", scale=alt.Scale(scheme="category10"))
+        x=x, y=alt.Y("fit:Q", scale=y_scale), color=sex, tooltip=ptip)
+    people = alt.Scale(scheme="dark2")
     utip = ["Individual:N", "FamID:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f"),
             alt.Tooltip("fit:Q", format=".2f", title="own line"), alt.Tooltip("lower:Q", format=".2f"),
             alt.Tooltip("upper:Q", format=".2f")]
-    unit_band = alt.Chart(units).mark_area(opacity=0.18).encode(x=x, y="lower:Q", y2="upper:Q", color=people)
-    unit_line = alt.Chart(units).mark_line(strokeWidth=2).encode(x=x, y="fit:Q", color=people, tooltip=utip)
-    obs = alt.Chart(units).mark_point(filled=True, size=35).encode(x=x, y="IgG:Q", color=people, tooltip=utip)
+    unit_band = alt.Chart(units).mark_area(opacity=0.3).encode(
+        x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q",
+        color=alt.Color("Individual:N", scale=people, legend=None))
+    person = alt.Color("Individual:N", scale=people, title="Individual (IndID-Sex)")
+    unit_line = alt.Chart(units).mark_line(strokeWidth=2).encode(
+        x=x, y=alt.Y("fit:Q", scale=y_scale), color=person, tooltip=utip)
+    obs = alt.Chart(units).mark_point(filled=True, size=35).encode(
+        x=x, y=alt.Y("IgG:Q", scale=y_scale), color=alt.Color("Individual:N", scale=people, legend=None),
+        tooltip=utip)
     return alt.layer(lines, pop_band, pop_line, unit_band, unit_line, obs).resolve_scale(color="independent") \
-        .properties(title="Population line ± confidence band (dashed), individuals' lines ± prediction band",
+        .properties(title="Population line ± 95% confidence band (dashed), individuals' lines ± 95% prediction band",
                     height=420)

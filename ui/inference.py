@@ -8,7 +8,8 @@ next progress report) keeps its replicates and can be continued.
 """
 from __future__ import annotations
 
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,16 @@ from lib.engine.r2 import Explained, explained
 from lib.engine.satterthwaite import anova_table, coef_table, hypotheses, varpar_covariance
 from lib.teach import model_builder as mb
 from ui import mixed as ui
+
+
+@contextmanager
+def guarded(what: str) -> Iterator[None]:
+    """A section of a page: should its computation fail on an unusual model, it says so in words and
+    the page goes on (Streamlit's own stop and rerun are BaseExceptions and pass through)."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - a message, never a traceback
+        st.error(f"No {what} for this model: {type(e).__name__}: {e}", icon=":material/block:")
 
 
 def model_on_screen(key: str, default: str) -> tuple[object, str, tuple[str, bool, str]]:

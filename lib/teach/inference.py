@@ -65,8 +65,10 @@ def p_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("p (")]
 
 
-def disagreements(table: pd.DataFrame, alpha: float = 0.05, ratio: float = 10.0) -> list[str]:
-    """Plain-words notes on coefficients whose p-values disagree (across alpha, or by a factor `ratio`)."""
+def disagreements(table: pd.DataFrame, alpha: float = 0.05, ratio: float = 10.0,
+                  negligible: float = 1e-6) -> list[str]:
+    """Plain-words notes on coefficients whose p-values disagree: across alpha, or by a factor `ratio`
+    where the largest is not negligible (below 1e-6 every method says the same thing)."""
     notes = []
     for name, row in table.iterrows():
         ps = row[p_columns(table)].astype(float)
@@ -78,7 +80,7 @@ def disagreements(table: pd.DataFrame, alpha: float = 0.05, ratio: float = 10.0)
             notes.append(f"**{name}**: the verdict at {alpha:g} depends on the method (p from "
                          f"{format_pvalue(lo, 3)} to {format_pvalue(hi, 3)}). Satterthwaite's {df:.1f} df say "
                          f"it is estimated {where}.")
-        elif hi / lo > ratio:
+        elif hi / lo > ratio and hi >= negligible:
             notes.append(f"**{name}**: all methods agree it is {'not ' if lo >= alpha else ''}significant "
                          f"at {alpha:g}, but their p range from {format_pvalue(lo, 3)} to {format_pvalue(hi, 3)}: "
                          f"Satterthwaite's {df:.1f} df say it is estimated {where}.")

@@ -96,8 +96,8 @@ def test_a_bigger_model_profiles_on_request():
     assert any(b.label.startswith("Profile all 8 parameters") for b in at.button)
     table = table_with(at, "df (Satterthwaite)")
     ref = {r["_row"]: r for r in INFERENCE["MModTime2"]["satterthwaite"]["coef"]}
-    for name, r in ref.items():
-        assert shows(table.loc[name, "df (Satterthwaite)"], r["df"]), name
+    for name, r in ref.items():  # 1e-3: MModTime2's df move 3e-4 between lme4's stop and the optimum
+        assert shows(table.loc[name, "df (Satterthwaite)"], r["df"], 1e-3), name
 
 
 def run_replicates(key: str, nsim: int) -> AppTest:

@@ -28,10 +28,10 @@ from lib.engine.lmer_fit import LmerFit
 from lib.engine.pls import one_blas_thread
 
 EIGEN_TOL = 1e-8  # lmerTest's tol in as_lmerModLT
-RICHARDSON_STEP = 1e-2  # relative (absolute below 1). numDeriv starts at 0.1 and halves four times;
-# one Richardson step from 1e-2 leaves a truncation error of order 1e-8, where smaller steps lose
-# more to round-off in a deviance of 37,000 (MModTime's intercept df: 7e-8 from numDeriv's here,
-# 2e-6 with a step of 1e-3)
+RICHARDSON_STEP, STEP_FLOOR = 1e-2, 1e-4  # steps of 1% (numDeriv starts at 10% and halves four
+# times); one Richardson step leaves a truncation error of order 1e-8 relative, where much smaller
+# steps lose more to round-off in a deviance of 37,000 (MModTime's intercept df: 7e-8 from numDeriv's,
+# 2e-6 with steps of 0.1%); the floor serves a theta at 0 (a singular fit)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _central(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, i: int, h: fl
 
 
 def _steps(x: np.ndarray) -> np.ndarray:
-    return RICHARDSON_STEP * np.maximum(np.abs(x), 1.0)
+    return RICHARDSON_STEP * np.abs(x) + STEP_FLOOR
 
 
 def jacobian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:

@@ -50,16 +50,19 @@ def test_coefficients_and_anova_match_lmertest(case, lmer_fits):
 @pytest.mark.parametrize("name", list(INFERENCE))
 def test_every_tutorial_model_matches_lmertest_at_its_theta(name, lmer_fits):
     """summary(m)$coefficients and anova(m) of lmerTest for each tutorial fit (inference.R), our
-    computation at lme4's theta: 1e-5 relative (the derivatives are numDeriv's Richardson
-    extrapolation there and ours here; measured 7e-9 on df, whose error the p-value of a t of 70 on
-    7 df multiplies by 20)."""
+    computation at lme4's theta. The derivatives are numDeriv's Richardson extrapolation there and
+    ours here, which agree on the df to 3e-7 (MModTime2's intercept; ours moves by 1e-7 over steps of
+    0.3% to 2%): df, SE and F within 1e-5, and the p-values within 1e-4, since a t of 70 on 7 df
+    turns the df's relative error twenty-fold into p's."""
     ref = INFERENCE[name]
     fit = at_lme4_theta(lmer_fits.get(name), ref["theta"])
     vc = varpar_covariance(fit)
-    assert_rel(coef_table(fit, vc), frame(ref["satterthwaite"]["coef"]), COEF, rel=1e-5)
+    assert_rel(coef_table(fit, vc), frame(ref["satterthwaite"]["coef"]), COEF[:-1], rel=1e-5)
+    assert_rel(coef_table(fit, vc), frame(ref["satterthwaite"]["coef"]), COEF[-1:], rel=1e-4)
     table = ref["satterthwaite_anova"]["table"]
     if table:
-        assert_rel(anova_table(fit, vc), frame(table), ANOVA, rel=1e-5)
+        assert_rel(anova_table(fit, vc), frame(table), ANOVA[:-1], rel=1e-5)
+        assert_rel(anova_table(fit, vc), frame(table), ANOVA[-1:], rel=1e-4)
 
 
 @pytest.mark.parametrize("name", list(INFERENCE))

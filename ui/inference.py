@@ -123,7 +123,7 @@ def run_panel(key: str, run_key: tuple, nsim: int, label: str,
 
         results[run_key] = compute(current, progress)
         st.session_state[running] = False
-        bar.empty()
+        st.rerun()  # the buttons above were drawn before the run: draw them for its end
     current = results.get(run_key)
     if current is not None and not current.reps.complete:
         st.warning(f"Stopped after {current.reps.done} of {nsim} replicates (cancelled, or the page was left). "

@@ -127,6 +127,6 @@ def run_panel(key: str, run_key: tuple, nsim: int, label: str,
     current = results.get(run_key)
     if current is not None and not current.reps.complete:
         st.warning(f"Stopped after {current.reps.done} of {nsim} replicates (cancelled, or the page was left). "
-                   f"The results below use those; **Continue** picks up where it stopped "
+                   "The results below use those; **Continue** picks up where it stopped "
                    "with the same draws.", icon=":material/pause_circle:")
     return current

@@ -41,8 +41,8 @@ from lib.engine.sdcor import sdcor_bounds, sdcor_names, sdcor_to_theta, theta_to
 Progress = Callable[[int, int, str], None]
 INNER_TOL = 1e-9  # a restart of the inner optimizer gaining less than this ends it
 MAX_RESTARTS = 4
-LOWER_DEVIANCE_TOL = 1e-6
-BOUND_GAP = 1e-7  # an estimate this close (relative) to its upper bound is on it  # a profile point this far below the optimum means the fit was not at it
+LOWER_DEVIANCE_TOL = 1e-6  # a profile point this far below the optimum means the fit was not at it
+BOUND_GAP = 1e-7  # an estimate this close (relative) to its upper bound is on it
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def coefficient_lrt(fit: LmerFit) -> pd.DataFrame:
     with one_blas_thread():
         dev = _Deviance(fit)
         rows = []
-        for j, name in enumerate(dev.ml.fixef.index):
+        for j in range(len(dev.ml.fixef)):
             stat = max(0.0, _fixed_curve(dev, j).evaluate(0.0, dev.ml.theta.to_numpy())[0] - dev.base)
             rows.append((stat, float(chi2.sf(stat, 1))))
     return pd.DataFrame(rows, index=list(dev.ml.fixef.index), columns=["Chisq", "Pr(>Chisq)"])

@@ -23,3 +23,16 @@ def inference_models() -> dict:
 def at_lme4_theta(fit: LmerFit, theta) -> LmerFit:
     """The fit's model at lme4's theta (the fit's problem is only read)."""
     return LmerFit.from_optimum(fit.problem, np.atleast_1d(np.asarray(theta, float)), fit.REML, [], [])
+
+
+def band_thetas(name: str) -> list[np.ndarray]:
+    """theta at lme4's stop and at every run that reaches the optimum (tests/band.py's reference points)."""
+    from band import lmer_crit, optimum_cases, reference_points, values
+    return [values(p, "theta") for p in reference_points(optimum_cases()[name], lmer_crit)]
+
+
+def within_band(ours: np.ndarray, at_points: list[np.ndarray], rel: float) -> np.ndarray:
+    """How far outside [min, max] of the values at the reference points (widened by rel) ours lie; <= 0 inside."""
+    v = np.array(at_points)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    return np.maximum(lo - ours, ours - hi) - rel * np.maximum(np.abs(lo), np.abs(hi))

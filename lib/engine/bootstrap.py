@@ -56,8 +56,8 @@ def run_replicates(statistic: Statistic, width: int, nsim: int, seed: int,
                    should_stop: Callable[[], bool] | None = None) -> Replicates:
     """Replicates resume.done .. nsim - 1 of statistic(replicate_rng(seed, i)); stops early when
     should_stop() says so. progress(so far) is called every PROGRESS_INTERVAL seconds and at the end."""
-    if resume is not None and (resume.seed != seed or resume.nsim > nsim):
-        raise ValueError("can only resume a run with the same seed and no more replicates")
+    if resume is not None and (resume.seed != seed or resume.done > nsim):
+        raise ValueError("can only resume a run with the same seed and at most nsim replicates done")
     rows = list(resume.rows) if resume is not None else []
     messages = dict(resume.messages) if resume is not None else {}
     seconds = resume.seconds if resume is not None else 0.0

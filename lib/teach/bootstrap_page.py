@@ -13,6 +13,7 @@ import pandas as pd
 
 from lib.engine.boot_lrt import BootLRT
 from lib.engine.bootstrap import Bootstrap
+from lib.teach.exercises import CHOICE, NUMBER, Question
 
 NSIM_CHOICES = (100, 200, 500, 1000)
 
@@ -93,3 +94,22 @@ def lrt_story(res: BootLRT) -> str:
     if zeros > 0.05:
         text += f"{zeros:.0%} of them are zero: the larger model's fit put the variance at zero. "
     return text
+
+
+# -- the page's checks (lib.teach.exercise_bank) ------------------------------------------------------
+
+def exercises(nsim: int = 200, res: BootLRT | None = None) -> list[Question]:
+    """The smallest p a bootstrap of nsim replicates can give; which of the three p-values is smallest."""
+    out = [Question("smallest_p", f"With {nsim} replicates, what is the **smallest** p-value the bootstrap test "
+                    "can give (when no replicate reaches the observed statistic)?", NUMBER, 1 / (nsim + 1),
+                    f"p = (1 + 0) / (1 + {nsim}) = {1 / (nsim + 1):.4g}: to show smaller p-values takes more "
+                    "replicates.", "p = (1 + count of replicates at least as large) / (1 + replicates).",
+                    tolerance=0.05 / (nsim + 1))]
+    if res is not None and len(res.reference):
+        table = lrt_table(res)
+        answer = str(table["p-value"].idxmin())
+        out.append(Question("smallest_of_three", "Which p-value is the **smallest** here?", CHOICE, answer,
+                            "; ".join(f"{k}: {v:.3g}" for k, v in table["p-value"].items())
+                            + ". The chi-square p of lrtest() is the conservative one.",
+                            "Read the p-value column of the table above.", tuple(table.index)))
+    return out

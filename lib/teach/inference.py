@@ -15,6 +15,7 @@ from lib.engine.predict_intervals import population_ci, unit_pi
 from lib.engine.profile import Profile
 from lib.engine.r2 import Explained
 from lib.rprint.rformat import format_pvalue
+from lib.teach.exercises import CHOICE, Question
 
 WHY_NO_P = """
 `summary()` of an lmer fit prints a **t value** for each fixed effect but **no p-value**. A
@@ -188,3 +189,28 @@ def coverage(units: pd.DataFrame) -> float:
     """The share of the chosen individuals' measurements inside their prediction bands."""
     inside = (units["IgG"] >= units["lower"]) & (units["IgG"] <= units["upper"])
     return float(inside.mean()) if len(units) else float("nan")
+
+
+# -- the page's checks (lib.teach.exercise_bank) ------------------------------------------------------
+
+def exercises(table: pd.DataFrame | None = None, profile: pd.DataFrame | None = None) -> list[Question]:
+    """Which coefficient has the fewest df; whether the first variance's profile interval is symmetric."""
+    out = []
+    if table is not None:
+        df = table["df (Satterthwaite)"].astype(float)
+        options = tuple(str(n) for n in table.index)
+        out.append(Question("fewest_df", "Which coefficient does Satterthwaite's method give the **fewest** "
+                            "degrees of freedom?", CHOICE, str(df.idxmin()),
+                            "; ".join(f"{n}: {v:.1f}" for n, v in df.items()) + ". Few df: the coefficient is "
+                            "learned from few independent pieces (the group means), not from every row.",
+                            "Read the df (Satterthwaite) column.", options))
+    if profile is not None:
+        name = profile.index[0]
+        reach = float(profile.loc[name, "upper / lower reach"])
+        answer = "Yes" if 1 / 1.3 <= reach <= 1.3 else "No"
+        out.append(Question("lopsided", f"Is the 95% profile interval of **{name}** ({profile.loc[name, 'meaning']}) "
+                            "about as far from the estimate on both sides, as a Wald interval always is?", CHOICE,
+                            answer, f"It reaches {reach:.2f} times as far above the estimate as below it.",
+                            "Compare 'profile upper' minus the estimate with the estimate minus 'profile lower'.",
+                            ("Yes", "No")))
+    return out

@@ -8,6 +8,7 @@ from lib.rprint.rformat import format_pvalue
 from lib.teach import bootstrap_page as bp
 from lib.teach import model_builder as mb
 from lib.teach.inference import as_text
+from ui import exercises
 from ui import inference as cache
 from ui import mixed as ui
 from ui.charts.inference import bootstrap_histograms, lrt_reference
@@ -47,6 +48,7 @@ pair = st.selectbox("Comparison", bp.LRT_PAIRS, format_func=lambda p: p.label, k
 l1, l2 = st.columns(2)
 lrt_nsim = l1.select_slider("Replicates", bp.NSIM_CHOICES, value=200, key="bt_lrt_nsim")
 lrt_seed = int(l2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, value=1, step=1, key="bt_lrt_seed"))
+res = None
 with cache.guarded("bootstrap test"):
     null_f, null_d = mb.TUTORIAL_FORMULAS[pair.null]
     alt_f, _ = mb.TUTORIAL_FORMULAS[pair.alt]
@@ -69,3 +71,5 @@ with cache.guarded("bootstrap test"):
                 st.caption(f":material/info: {line}")
     else:
         st.info("One of the two models could not be fitted.")
+
+exercises.show("bootstrap", nsim=lrt_nsim, res=res)

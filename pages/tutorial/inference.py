@@ -8,6 +8,7 @@ from lib.engine.confint import wald
 from lib.rprint.rformat import format_pvalue
 from lib.teach import inference as inf
 from lib.teach import model_builder as mb
+from ui import exercises
 from ui import inference as cache
 from ui import mixed as ui
 from ui.charts.inference import prediction_bands, zeta_plots
@@ -19,6 +20,7 @@ ui.tutorial_note("beyond the tutorial: `library(lmerTest)`, `pbkrtest`, `confint
                  "`performance::icc(m)`, `r2_nakagawa(m)`")
 outcome, name, key = cache.model_on_screen("inf", "MMod")
 fit = outcome.fit
+table = ptable = None  # what the checks at the end ask about, once shown
 with st.expander(f"summary({name})"):
     ui.show_fit(outcome, name, tables=False)
 
@@ -116,3 +118,5 @@ with cache.guarded("predictions"):
         if chosen:
             st.caption(f"{inf.coverage(units):.0%} of these people's {len(units)} measurements lie inside their "
                        "bands (about 95% expected).")
+
+exercises.show("inference", table=table, profile=ptable)

@@ -54,3 +54,25 @@ def test_lrt_table_rows():
     table = lrt_table(res)
     assert list(table.index) == ["lrtest()", "boundary-corrected", "bootstrap"]
     assert table.loc["bootstrap", "p-value"] == pytest.approx(2 / 5)
+
+
+def test_checks_of_the_inference_pages(lmer_fits):
+    """The intercept of MMod has the fewest df (7.16 against 261.1, lmerTest); the family SD's profile
+    interval is lopsided; 200 replicates cannot give a p below 1/201; the chi-square p is the largest."""
+    from lib.engine.boot_lrt import BootLRT
+    from lib.engine.bootstrap import Replicates
+    from lib.teach import bootstrap_page as bp
+    from lib.teach import exercise_bank as bank
+    from lib.teach.exercises import grade
+    from lib.engine.satterthwaite import coef_table
+
+    fit = lmer_fits.get("MMod")
+    table = inf.p_value_table(fit, coef_table(fit), None, None)
+    ptable = inf.profile_table(profile(fit, which=[".sig01"]), wald(fit))
+    few, lop = bank.questions("inference", table=table, profile=ptable)
+    assert (few.slot, few.answer, lop.answer) == ("fewest_df", "(Intercept)", "No")
+    assert [q.slot for q in bank.questions("inference", table=table, profile=ptable)] == list(bank.SLOTS["inference"])
+    res = BootLRT(6.97, 2, Replicates(1, 200, np.linspace(0, 5, 200)[:, None]))
+    smallest, which = bp.exercises(200, res)
+    assert grade(smallest, 1 / 201).correct and not grade(smallest, 0.01).correct
+    assert which.answer == "bootstrap" and [q.slot for q in bp.exercises(200, res)] == list(bank.SLOTS["bootstrap"])

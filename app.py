@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lib.teach.contents import available_sections, groups
+from ui.warmup import warm_in_background
 
 st.set_page_config(page_title="Linear mixed models, step by step", page_icon=":material/school:",
                    layout="wide")
@@ -13,3 +14,4 @@ navigation = {
     for group, members in groups(sections).items()
 }
 st.navigation(navigation).run()
+warm_in_background()  # the first page is drawn: import what the other pages need (ui/warmup.py)

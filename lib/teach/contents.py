@@ -1,7 +1,7 @@
 """The app's table of contents: the tutorial's sections, in order, grouped for the sidebar.
 
 Each section names the page module that teaches it; app.py registers only the pages
-whose module exists. The modules sit in pages/tutorial/, one level below pages/: Streamlit's
+whose module exists. The modules sit in pages/tutorial/ (the workbench in pages/workbench/), one level below pages/: Streamlit's
 legacy multipage mode runs any .py file directly in pages/ without app.py (until some session
 has called st.navigation), and it does not look into subfolders.
 """
@@ -53,6 +53,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
     Section("Checking and beyond", "GLMM residuals", "pages/tutorial/glmm_residuals.py",
             "QA/QC for Generalized LME (simulated residuals)", ":material/troubleshoot:"),
+    Section("Your own models", "Model workbench", "pages/workbench/workbench.py",
+            "(beyond the tutorial: any model on any data)", ":material/construction:"),
 )
 
 

@@ -26,7 +26,9 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def page():
+def chromium():
+    """Chromium with the app served on a loopback port (`.base_url`); skipped without Chromium or
+    playwright, unless REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure."""
     reason = _missing()
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
@@ -36,14 +38,21 @@ def page():
 
     with streamlit_server() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(TIMEOUT_MS)
-        tab.base_url = url
-        # the home page first: until a session has run app.py's st.navigation, a deep link gets
-        # Streamlit's "Page not found" notice, whose modal makes the page inert to clicks
-        open_page(tab, "")
-        yield tab
+        browser.base_url = url
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.base_url = chromium.base_url
+    # the home page first: until a session has run app.py's st.navigation, a deep link gets
+    # Streamlit's "Page not found" notice, whose modal makes the page inert to clicks
+    open_page(tab, "")
+    yield tab
+    tab.close()
 
 
 def open_page(tab, path: str) -> None:

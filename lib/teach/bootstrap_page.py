@@ -65,9 +65,9 @@ def interval_table(boot: Bootstrap, profile_ci: pd.DataFrame | None, wald_ci: pd
     return out
 
 
-def message_lines(counts: dict[str, int], done: int) -> list[str]:
+def message_lines(counts: dict[str, int], refits: int) -> list[str]:
     """lme4's messages of the refits, counted (bootMer's warnings)."""
-    return [f"{n} of {done} refits: {m}" for m, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return [f"{n} of {refits} refits: {m}" for m, n in sorted(counts.items(), key=lambda kv: -kv[1])]
 
 
 def lrt_table(res: BootLRT) -> pd.DataFrame:

@@ -67,7 +67,7 @@ with cache.guarded("bootstrap test"):
             st.table(shown)
             st.altair_chart(lrt_reference(res), width="stretch")
             st.markdown(bp.lrt_story(res))
-            for line in bp.message_lines(res.reps.messages, res.reps.done):
+            for line in bp.message_lines(res.reps.messages, 2 * res.reps.done):  # two refits each
                 st.caption(f":material/info: {line}")
     else:
         st.info("One of the two models could not be fitted.")

@@ -1,7 +1,8 @@
 # Reference figures for the inference tests (issue 17): lmerTest's Satterthwaite and Kenward-Roger
 # tables (pbkrtest), performance's ICC and Nakagawa R2, and lme4's profile confidence intervals, for
 # the tutorial's seven lmer fits (REML, lme4's defaults) on ImmuneData_exact.csv.
-# usage: Rscript inference.R SHARED_REFERENCE_DIR OUT.json
+# usage: Rscript inference.R SHARED_REFERENCE_DIR OUT.json [MODEL ...]
+#   (with model names, only those are computed and merged into an existing OUT.json)
 # Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, performance 0.10.2, insight 0.19.0
 # (Debian bookworm: r-cran-lmertest, r-cran-pbkrtest, r-cran-performance).
 #
@@ -18,9 +19,10 @@
 #                   ("default"), and the same profile computed tightly ("tight": the ML refit by
 #                   bobyqa to rhoend = 1e-12 from lme4's stop, profiled with bobyqa at rhoend = 1e-12
 #                   and steps of cutoff / 32 instead of cutoff / 8), which removes the error of
-#                   lme4's loose inner optimizer and of its spline through few points.
+#                   lme4's loose inner optimizer and of its spline through few points. MModTime4 has the
+#                   default profile only: its tight one takes hours on a 2-core machine.
 suppressMessages({library(lmerTest); library(pbkrtest); library(performance); library(jsonlite)})
-args <- commandArgs(TRUE); dir <- args[1]; out_file <- args[2]
+args <- commandArgs(TRUE); dir <- args[1]; out_file <- args[2]; only <- args[-(1:2)]
 d <- read.csv(file.path(dir, "ImmuneData_exact.csv"))
 for (c in c("IndID", "FamID", "Sex")) d[[c]] <- factor(d[[c]])
 i0 <- subset(d, Time == 0)
@@ -33,6 +35,7 @@ models <- list(
   MModTime3 = list(IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | IndID), d),
   MModTime4 = list(IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | Sex:IndID), d))
 profiled <- c("MMod", "MMod2", "MMod3", "MModTime", "MModTime2", "MModTime4")
+tight_profiled <- setdiff(profiled, "MModTime4")
 
 rows <- function(x) { df <- as.data.frame(x); df$`_row` <- rownames(df); df }
 quiet <- function(expr) {
@@ -66,8 +69,8 @@ tight_profile <- function(m) {
   pr <- profile(ml, optimizer = "bobyqa", control = list(rhoend = 1e-12), delta.cutoff = 1 / 32)
   list(value = rows(confint(pr)), ml_deviance = deviance(ml), ml_theta = unname(getME(ml, "theta")))
 }
-out <- list()
-for (name in names(models)) {
+out <- if (length(only) && file.exists(out_file)) fromJSON(out_file, simplifyVector = FALSE)$models else list()
+for (name in if (length(only)) only else names(models)) {
   f <- models[[name]][[1]]; dat <- models[[name]][[2]]
   m <- suppressMessages(lmer(f, data = dat))
   s <- quiet(summary(m)$coefficients)
@@ -100,14 +103,17 @@ for (name in names(models)) {
     t0 <- proc.time()[["elapsed"]]
     p <- quiet(confint(m, method = "profile"))
     secs <- proc.time()[["elapsed"]] - t0
-    tp <- quiet(tight_profile(m))
     rec$profile <- list(expr = 'confint(m, method = "profile")', default = rows(p$value), warnings = p$warnings,
-                        seconds = secs, tight = tp$value$value, tight_warnings = tp$warnings,
-                        ml_deviance_tight = tp$value$ml_deviance, ml_theta_tight = tp$value$ml_theta)
+                        seconds = secs)
+    if (name %in% tight_profiled) {
+      tp <- quiet(tight_profile(m))
+      rec$profile <- c(rec$profile, list(tight = tp$value$value, tight_warnings = tp$warnings,
+                                         ml_deviance_tight = tp$value$ml_deviance, ml_theta_tight = tp$value$ml_theta))
+    }
   }
   out[[name]] <- rec
   writeLines(toJSON(list(source = "R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, performance 0.10.2, insight 0.19.0",
                          script = "tests/reference/inference.R", models = out),
-                    auto_unbox = TRUE, digits = NA, na = "null", pretty = TRUE), out_file)
+                    auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE), out_file)
   message(name, " done")
 }

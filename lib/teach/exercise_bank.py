@@ -15,9 +15,11 @@ import pandas as pd
 from lib.data.idcoding import shared_codes
 from lib.engine.compare import lrtest
 from lib.engine.design import is_factor
+from lib.teach.bootstrap_page import exercises as bootstrap_checks
 from lib.teach.exercises import CHOICE, NUMBER, Question, relative
 from lib.teach.fixed_or_random import Summary
 from lib.teach.glmm_residuals import Checks
+from lib.teach.inference import exercises as inference_checks
 
 READ_OFF = 0.005  # a number read off a printout: within half a percent (4 printed digits, rounded to 3)
 YES, NO = "Yes", "No"
@@ -333,7 +335,7 @@ BUILDERS: dict[str, Callable[..., list[Question]]] = {
     "variance_components": variance_components, "multiple_factors": multiple_factors,
     "random_regression": random_regression, "ml_vs_reml": ml_vs_reml, "convergence": convergence,
     "qaqc": qaqc, "glmm": glmm, "pooling": pooling, "fixed_or_random": fixed_or_random,
-    "glmm_residuals": glmm_residuals,
+    "glmm_residuals": glmm_residuals, "inference": inference_checks, "bootstrap": bootstrap_checks,
 }
 SLOTS: dict[str, tuple[str, ...]] = {
     "home": ("contrasts", "variance"), "data": ("per_person", "error"), "fixed_effects": ("params", "error"),
@@ -341,7 +343,8 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "multiple_factors": ("params", "lrt"), "random_regression": ("added", "lrt"),
     "ml_vs_reml": ("larger", "params"), "convergence": ("error", "groups"), "qaqc": ("spread", "singular"),
     "glmm": ("ratio", "params"), "pooling": ("longest", "params"), "fixed_or_random": ("coverage", "ml"),
-    "glmm_residuals": ("dispersion", "uniform"),
+    "glmm_residuals": ("dispersion", "uniform"), "inference": ("fewest_df", "lopsided"),
+    "bootstrap": ("smallest_p", "smallest_of_three"),
 }
 
 

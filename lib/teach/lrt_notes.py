@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scipy.stats import chi2
+from lib.engine.boot_lrt import mixture_p as boundary_p  # noqa: F401 (the pages' name for it)
 
 
 @dataclass(frozen=True)
@@ -26,17 +26,6 @@ def _fixed_terms(fit) -> frozenset[str]:
 
 def _random_terms(fit) -> frozenset[tuple[str, tuple[str, ...]]]:
     return frozenset((b.group, tuple(b.cnames)) for b in fit.blocks)
-
-
-def boundary_p(chisq: float, df: int) -> float:
-    """p of a 50:50 mixture of chi2(df - 1) and chi2(df) (chi2(0) = a point mass at 0)."""
-    if df <= 0:
-        return float("nan")
-    if df == 1:
-        low = 0.0 if chisq > 0 else 1.0
-    else:
-        low = float(chi2.sf(chisq, df - 1))
-    return 0.5 * low + 0.5 * float(chi2.sf(chisq, df))
 
 
 def comparison_notes(a, b) -> list[Note]:

@@ -61,8 +61,10 @@ def streamlit_server(timeout: float = 60) -> Iterator[str]:
 
 
 def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:
-    """Wait for the app to mount and for Streamlit's 'running' indicator to go away."""
+    """Wait for the app to mount, its script run to finish (Streamlit marks the app's root
+    `data-test-script-state="notRunning"`) and the 'running' indicator to go away."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=timeout_ms)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",

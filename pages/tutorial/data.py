@@ -9,9 +9,12 @@ from lib.data.immune import (
     to_wide,
 )
 from lib.rprint.rstr import str_summary
+from lib.teach.id_pairs import code_pairs
 from ui.charts.immune import igg_by_family, igg_over_time
+from ui.widgets import people_picker
 
 raw, prepared = load_raw(), load_prepared()
+pairs = code_pairs(raw)
 
 st.title("Data and repeated measures")
 st.markdown(
@@ -20,7 +23,7 @@ Each row is **one person at one month**: {len(raw):,} rows =
 {raw[['IndID', 'Sex']].drop_duplicates().shape[0]} people × {raw['Time'].nunique()} months.
 
 * **FamID**: the person's extended family (same maternal grandparents), 1 to 8
-* **IndID**: a code per person — but each code is shared by a **brother and a sister**
+* **IndID**: an ID code — but {pairs.sentence()}
 * **Time**: month of measurement, 0 to 17
 * **Sex**: F or M
 * **IgG**: concentration of immunoglobulin G in the blood
@@ -57,8 +60,7 @@ st.altair_chart(igg_by_family(raw), width="stretch")
 
 st.header("IgG over time")
 choices = individual_choices(raw)
-chosen = st.multiselect("People to highlight (IndID-Sex)", choices, default=choices[:4],
-                        key="individuals")
+chosen = people_picker("People to highlight (IndID-Sex)", choices, choices[:4], key="individuals")
 st.altair_chart(igg_over_time(raw, chosen), width="stretch")
 st.markdown(
     """

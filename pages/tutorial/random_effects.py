@@ -7,6 +7,8 @@ from lib.teach import model_builder as mb
 from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_variances
 from ui import mixed as ui
 from ui.charts.mixed import family_effects
+from ui.downloads import r_code
+from ui.tables import text_table
 
 st.title("Random effects & the LMM")
 st.markdown(
@@ -41,8 +43,7 @@ else:
     fit = outcome.fit
     lmfit = lm_out.fit
     table = fixed_side_by_side(lmfit, fit, "lm LMod2", name)
-    shown = table.map(lambda v: "" if v != v else f"{v:.4f}")
-    st.table(shown)
+    text_table(table.map(lambda v: "" if v != v else f"{v:.4f}"))
     n_contrasts = sum(1 for c in lmfit.coef_names if c.startswith("FamID"))
     vc = fit.varcorr
     fam = vc[(vc["grp"] == "FamID") & vc["var2"].isna()]
@@ -78,5 +79,6 @@ else:
         st.code(lmfit.summary(), language=None)
         r_call, py_call = mb.lm_calls(lm_formula, lm_data, "LMod2")
         a, b = st.columns(2)
-        a.code(r_call, language="r")
+        with a:
+            r_code(r_call, "re_lm_r")
         b.code(py_call, language="python")

@@ -25,7 +25,7 @@ import time
 from playwright.sync_api import sync_playwright
 
 from lib.teach.contents import available_sections
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_until_rendered
+from tools.serve import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_for_charts, wait_until_rendered
 
 TIMEOUT_MS = 120_000
 
@@ -36,20 +36,13 @@ def url_path(page: str) -> str:
     return "" if stem == "home" else stem
 
 
-def wait_for_charts(tab, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Every Vega-Lite chart on the page has drawn its view (a canvas or an svg)."""
-    tab.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
-                 .every(c => c.querySelector('canvas, svg.marks'))""", timeout=timeout_ms)
-
-
 def settle(context, url: str, path: str) -> float:
     """Seconds from navigation to a settled page, in a new tab (a new Streamlit session)."""
     tab = context.new_page()
     t0 = time.perf_counter()
     tab.goto(f"{url}/{path}")
     wait_until_rendered(tab, TIMEOUT_MS)
-    wait_for_charts(tab)
+    wait_for_charts(tab, TIMEOUT_MS)
     seconds = time.perf_counter() - t0
     tab.close()
     return seconds

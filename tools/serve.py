@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -39,15 +40,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log) -> None
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 60) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free loopback port; yield its URL; stop it after."""
+def streamlit_server(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `streamlit run app.py` on a free loopback port (with `env` added to its environment);
+    yield its URL; stop it after."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
     url = f"http://127.0.0.1:{port}"
     # the log goes to a file: an unread pipe could fill up and stall the server
     with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, **(env or {})})
         try:
             _wait_healthy(url, proc, timeout, log)
             yield url
@@ -69,3 +72,42 @@ def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
         timeout=timeout_ms)
+
+
+def wait_for_charts(page, timeout_ms: int = 60_000) -> None:
+    """Every Vega-Lite chart on the page has drawn its view (a canvas or an svg)."""
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                 .every(c => c.querySelector('canvas, svg.marks'))""", timeout=timeout_ms)
+
+
+# What each chart drawn as SVG (CHART_RENDERER=svg, ui/charts/theme.py) shows: its title, every axis
+# (Vega's aria label names its scale: "... for a linear scale ...", "... for a discrete scale ...";
+# grid-only axes have none) with its number of tick labels, and for each panel the vertical extent of
+# its data marks on screen, in pixels.
+READ_CHARTS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(chart => {
+  const svg = chart.querySelector('svg.marks');
+  if (!svg) return {svg: false};
+  const title = [...svg.querySelectorAll('g.role-title text')].map(t => t.textContent).join(' ');
+  const axes = [...svg.querySelectorAll('g.role-axis')].map(a => ({
+    label: a.getAttribute('aria-label') || '',
+    ticks: [...a.querySelectorAll('g.role-axis-label text')].filter(t => t.textContent.trim()).length}));
+  const spans = new Map();  // per panel (a concat's cell, or the whole view): [top, bottom] of its marks
+  for (const g of svg.querySelectorAll('g.role-mark')) {
+    if (g.closest('g.role-legend, g.role-axis, g.role-title')) continue;
+    const panel = g.closest('g.role-scope') || svg;
+    for (const el of g.children) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      const [t, b] = spans.get(panel) || [Infinity, -Infinity];
+      spans.set(panel, [Math.min(t, r.top), Math.max(b, r.bottom)]);
+    }
+  }
+  const markRows = [...spans.values()].map(([t, b]) => b - t);
+  return {svg: true, title, axes, markRows};
+})"""
+
+
+def read_charts(page) -> list[dict]:
+    """What each chart on the page shows (see READ_CHARTS)."""
+    return page.evaluate(READ_CHARTS)

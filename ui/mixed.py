@@ -24,6 +24,7 @@ from lib.teach import model_builder as mb
 from lib.teach.explain import explain
 from lib.teach.fidelity import Lme4Comparison
 from lib.teach.fitting import Outcome
+from lib.teach.stopping import singularities
 from ui import cache
 from ui.downloads import r_code
 from ui.tables import text_table
@@ -151,10 +152,14 @@ def criterion_label(f) -> tuple[str, str]:
 
 
 def show_explanations(outcome: Outcome) -> None:
+    """lme4's messages with their plain words; for a singular fit, which term is singular and how."""
     for e in outcome.explanations:
         box = st.error if e.severity == "error" else st.warning
         box(f"**lme4 says:** {e.message}", icon=":material/warning:")
         st.info(e.markdown(), icon=":material/lightbulb:")
+        if e.kind == "singular" and outcome.ok:
+            for s in singularities(outcome.fit):
+                st.info(f"**In this fit:** {s.words()}.", icon=":material/info:")
 
 
 def show_failure(outcome: Outcome, name: str) -> None:
@@ -195,7 +200,8 @@ def show_lme4_comparison(cmp: Lme4Comparison) -> None:
     with st.expander(f"{cmp.name} as lme4 1.1-31 printed it, and the numbers that differ"):
         if cmp.differences:
             text_table(cmp.table())
-        st.code(cmp.lme4_printed, language=None)
+        st.code(f"> print(summary({cmp.name}), correlation = FALSE)  # lme4 1.1-31, at its own stop\n"
+                + cmp.lme4_printed, language=None)
 
 
 def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool = True,
@@ -222,10 +228,8 @@ def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool
             crit_name, crit = criterion_label(f)
             vc = f.varcorr
             resid = float(vc.loc[vc["grp"] == "Residual", "vcov"].iloc[0])
-            m1, m2, m3 = st.columns(3)
-            m1.metric(crit_name, crit)
-            m2.metric("log-likelihood", f"{f.loglik:.2f}", help=f"df = {f.df}")
-            m3.metric("Residual variance", format_signif(resid, 4))
+            st.markdown(f"**{crit_name}** {crit} · **log-likelihood** {f.loglik:.2f} (df = {f.df}) · "
+                        f"**Residual variance** {format_signif(resid, 4)}")
             st.markdown("**Random effects** (variances and standard deviations)")
             text_table(varcorr_table(f))
             st.markdown("**Fixed effects**")

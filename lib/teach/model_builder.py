@@ -35,13 +35,11 @@ _FACTORS = ("ImmuneDat$IndID <- as.factor(ImmuneDat$IndID)\n"
 _R_SETUP = MappingProxyType({
     "time0": 'ImmuneDat <- read.csv("ImmuneData.csv")\n' + _FACTORS
              + "\nInitIgG <- subset(ImmuneDat, Time == 0)  # the tutorial: ImmuneDat %>% filter(Time==0)",
-    "all": "# the values this app fits: IgG to 17 digits (R reads row 781 of ImmuneData.csv one unit\n"
-           "# in the last place high; of the tutorial's models only MModTime3 notices: see Convergence)\n"
-           'ImmuneDat <- read.csv("ImmuneData_exact.csv")\n' + _FACTORS,
+    "all": 'ImmuneDat <- read.csv("ImmuneData_exact.csv")  # IgG to 17 digits: the values fitted here\n'
+           + _FACTORS,
     "all_r_read": 'ImmuneDat <- read.csv("ImmuneData.csv")  # R reads row 781 one ulp high\n' + _FACTORS,
 })
-LAST_DIGIT_NOTE = ("# lme4 stops up to 5e-5 above the optimum this app reports, so a last printed digit\n"
-                   "# may differ from the page's (the page marks which, for the tutorial's models)")
+LAST_DIGIT_NOTE = "# lme4 may print a last digit differently: see the note under the summary"
 _PY_SETUP = MappingProxyType({
     "time0": _PY_IMPORT + '\nInitIgG = ImmuneDat[ImmuneDat["Time"] == 0].reset_index(drop=True)',
     "all": _PY_IMPORT,

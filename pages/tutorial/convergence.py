@@ -25,7 +25,7 @@ from lib.teach.convergence_story import (
 from lib.teach.determination import LME4_STOP_GAP, digit_story, digit_table
 from lib.teach.explain import explain
 from lib.teach.id_pairs import code_pairs
-from lib.teach.stopping import path_with_finish, singularities
+from lib.teach.stopping import path_with_finish
 from ui import cache
 from ui import mixed as ui
 from ui.charts.immune import one_code_two_people
@@ -69,8 +69,6 @@ if outcome is not None and outcome.ok:
     st.caption("The replay depends on the last bits of every evaluation: another machine, another row order "
                "or one unit in the last place of one value can stop it elsewhere, with another message. "
                "The optimum does not move.")
-    for s in singularities(fit):
-        st.info(f"**How this fit is singular.** {s.words()}.", icon=":material/info:")
     with st.expander("How well does the model determine each number summary() prints?"):
         st.markdown(digit_story(LME4_STOP_GAP))
         text_table(digit_table(cache.digit_costs(outcome.formula, outcome.REML, outcome.data)))
@@ -84,7 +82,7 @@ for col, r in zip(st.columns(2), readings):
     with col:
         st.markdown(f"**lme4's check at lme4's point, on {r.stop.label}**")
         st.metric("lme4's verdict", verdict([r.stop.message]))
-        if r.check.max_min_grad is not None:
+        if r.check.max_min_grad is not None and not r.check.singular:  # lme4 stops at "singular"
             st.metric("max|grad| by lme4's check, here", format_signif(r.check.max_min_grad, 6),
                       help=f"tolerance {GRAD_TOL:g}: max over parameters of min(|scaled gradient|, |gradient|)")
         if r.check.messages[:1] == [r.stop.message]:
@@ -112,11 +110,13 @@ st.markdown(far_stop_story(far, far_replay.gap if far_replay else None,
 left, right = st.columns(2)
 with left:
     st.caption("lme4 1.1-31's `summary()` at its default stop (R's print)")
-    st.code(far.printed + "\n" + "\n".join(far.messages), language=None)
+    st.code("> summary(m)  # lme4 1.1-31, its default fit\n" + far.printed + "\n" + "\n".join(far.messages),
+            language=None, wrap_lines=True)
 with right:
     st.caption("This app's `summary()`: the optimum")
     if far_fit.ok:
-        st.code(lmer_summary(far_fit.fit, data_name="dat"), language=None)
+        st.code("> print(m.summary())  # this app\n" + lmer_summary(far_fit.fit, data_name="dat"), language=None,
+                wrap_lines=True)
 
 st.header("Why: one IndID code, two people")
 ui.tutorial_note('`Ind1 <- ImmuneDat %>% filter(IndID=="1"); print(Ind1)`')

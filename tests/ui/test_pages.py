@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.teach.contents import REPO, SECTIONS, available_sections
+from ui.charts.contract import drawn_charts, problems
 from lib.teach.param_count import tutorial_items
 from lib.teach.quiz import QUESTIONS
 
@@ -20,11 +22,21 @@ def run(page: str) -> AppTest:
     return at
 
 
+# charts each page draws before any widget is touched
+CHARTS_ON = {"home": 0, "data": 2, "fixed_effects": 0, "random_effects": 1, "variance_components": 1,
+             "multiple_factors": 0, "random_regression": 2, "ml_vs_reml": 1, "convergence": 2, "qaqc": 4, "glmm": 2}
+
+
 @pytest.mark.parametrize("page", [s.page for s in available_sections()])
-def test_every_page_runs_without_exception(page):
+def test_every_page_runs_and_its_charts_keep_the_contract(page):
+    """No exception, no error box, and every chart drawn keeps the chart contract (ui/charts/contract.py)."""
     at = run(page)
     assert at.title, f"{page} shows no title"
     assert not at.error
+    charts = drawn_charts(at)
+    assert len(charts) == CHARTS_ON[Path(page).stem]
+    for i, (spec, data) in enumerate(charts):
+        assert problems(spec, data) == [], (page, i, spec.get("title"))
 
 
 def test_app_registers_existing_pages_and_switches_to_each():

@@ -126,3 +126,15 @@ def problems(spec: Mapping, datasets: Mapping[str, pd.DataFrame] | None = None) 
             if values and not domains[axis] and not np.ptp(np.asarray(values, float)) > 0:
                 out.append(f"{axis}: the quantitative axis spans no range (every value {values[0]:g})")
     return out
+
+
+def drawn_charts(app) -> list[tuple[dict, dict[str, pd.DataFrame]]]:
+    """The Vega-Lite spec and named data sets of every chart a page drew, as the browser gets them
+    (from a streamlit.testing AppTest run)."""
+    import json
+
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return [(json.loads(el.proto.spec),
+             {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in el.proto.datasets})
+            for el in app.get("vega_lite_chart")]

@@ -201,7 +201,8 @@ def optimizer_paths(paths: pd.DataFrame, stops: pd.DataFrame, title: str, colour
            alt.Tooltip("above:Q", format=".3g", title="above the optimum")]
     x = alt.X("evaluation:Q", title="Evaluation of the criterion")
     line = alt.Chart(paths).mark_line(strokeWidth=1.5, point=alt.OverlayMarkDef(size=12)).encode(
-        x=x, y=alt.Y("above:Q", title="Criterion above the optimum (log scale)", scale=alt.Scale(type="log")),
+        x=x, y=alt.Y("above:Q", title="Criterion above the optimum (log scale)", scale=alt.Scale(type="log"),
+                     axis=alt.Axis(format="~e")),
         color=colour, tooltip=tip)
     rules = alt.Chart(stops).mark_rule(strokeDash=[4, 3]).encode(x="evaluation:Q", color=colour,
                                                                    tooltip=["path:N", "label:N"])

@@ -48,8 +48,8 @@ def model_scale(models: Sequence[str]) -> alt.Scale:
 
 
 def people_scale(people: Sequence[str]) -> alt.Scale:
-    """Individually picked people (IndID-Sex), in the order shown."""
-    return alt.Scale(domain=list(people), scheme=GROUP_SCHEME)
+    """Individually picked people (IndID-Sex), in the order shown: ten clearly different colours, then twenty."""
+    return alt.Scale(domain=list(people), scheme="tableau10" if len(people) <= 10 else GROUP_SCHEME)
 
 
 def usermeta() -> dict:

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.teach.contents import REPO, SECTIONS, available_sections
+from lib.teach.downloads import files_read
 from ui.charts.contract import drawn_charts, problems
 from lib.teach.param_count import tutorial_items
 from lib.teach.quiz import QUESTIONS
@@ -37,6 +38,29 @@ def test_every_page_runs_and_its_charts_keep_the_contract(page):
     assert len(charts) == CHARTS_ON[Path(page).stem]
     for i, (spec, data) in enumerate(charts):
         assert problems(spec, data) == [], (page, i, spec.get("title"))
+    assert_r_code_files_offered(at)
+
+
+def assert_r_code_files_offered(at: AppTest) -> None:
+    """Every file an R snippet on the page reads can be downloaded from the page (issue 15: the R code
+    read ImmuneData_exact.csv, which the student did not have)."""
+    offered = {b.proto.label for b in at.get("download_button")}
+    for code in (c.value for c in at.code if c.language == "r"):
+        assert set(files_read(code)) <= offered, (files_read(code), offered)
+
+
+@pytest.mark.parametrize("page, widget, value", [
+    ("convergence", ("radio", "cv_data"), "all_r_read"),
+    ("glmm", ("radio", "glmm_model"), "counts"),
+    ("variance_components", ("selectbox", "vc_g0"), "UniqueID"),
+])
+def test_r_code_files_are_offered_after_a_widget_change(page, widget, value):
+    at = run(f"pages/tutorial/{page}.py")
+    kind, key = widget
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(c.language == "r" for c in at.code)
+    assert_r_code_files_offered(at)
 
 
 def test_app_registers_existing_pages_and_switches_to_each():

@@ -40,15 +40,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log) -> None
 
 
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(timeout: float = 60, env: dict[str, str] | None = None,
+                     log_path: Path | None = None) -> Iterator[str]:
     """Start `streamlit run app.py` on a free loopback port (with `env` added to its environment);
-    yield its URL; stop it after."""
+    yield its URL; stop it after. The server's output goes to `log_path` if given."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
     url = f"http://127.0.0.1:{port}"
     # the log goes to a file: an unread pipe could fill up and stall the server
-    with tempfile.TemporaryFile("w+") as log:
+    with (open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+")) as log:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
                                 env={**os.environ, **(env or {})})
         try:

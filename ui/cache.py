@@ -14,19 +14,22 @@ waits for that one computation (Streamlit holds a lock per key) instead of repea
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import time
 from typing import Callable
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from lib.api import LmModel, lm
-from lib.data.immune import load_prepared
-from lib.data.slices import slice_frame
+from lib.data.immune import individual_choices, load_prepared, load_raw
+from lib.data.idcoding import Example
+from lib.data.slices import slice_frame, slice_info
+from lib.rprint.lme4_print import fixef_table, lmer_summary, varcorr_table
 from lib.teach import glmm_page as gp
 from lib.teach import model_builder as mb
-from lib.teach.convergence_story import DOUBLE_BAR, LME4_STOPS, Reading, reading
+from lib.teach.convergence_story import DOUBLE_BAR, LME4_STOPS, Reading, reading, two_people
 from lib.teach.determination import last_digit_costs
 from lib.teach.downloads import file_text
 from lib.teach.fidelity import Lme4Comparison, compare_with_lme4, reference_name
@@ -35,10 +38,13 @@ from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
 from lib.teach.param_count import design_count
-from lib.teach.qaqc import SPREAD_MODELS, residual_spread
+from lib.teach.id_pairs import CodePairs, code_pairs
+from lib.teach.lmm_vs_lm import group_means
+from lib.teach.qaqc import SPREAD_MODELS, SpreadModel, individual_frame, residual_spread, spread_summary
 from lib.teach.reml_ml import criterion_frames
-from lib.teach.stopping import Replay, replay
-from ui.charts.mixed import igg_lines, igg_scatter_smooth, qq_plot, residuals_vs_fitted
+from lib.teach.stopping import Replay, path_with_finish, replay
+from ui.charts import immune, mixed
+from ui.charts.theme import to_spec
 
 TTL = "12h"
 KEEP = {"ttl": TTL, "refresh_mode": "background"}
@@ -84,42 +90,119 @@ def glmm_predictions(key: str, family: str, link: str, terms: tuple, nAGQ: int) 
     return gp.prediction_frame(fit_glmm(key, family, link, terms, nAGQ).fit, key), gp.observed_frame(key)
 
 
-# -- figures and stories -------------------------------------------------------------------
+# -- charts (Vega-Lite specs made once: ui.charts.theme.to_spec) -------------------------------
 
 @st.cache_resource(max_entries=1, show_spinner="Drawing 4,860 measurements …", **KEEP)
-def over_time_charts() -> tuple[alt.LayerChart, alt.LayerChart]:
+def over_time_charts() -> tuple[dict, dict]:
     data = slice_frame("all")
-    return igg_scatter_smooth(data), igg_lines(data)
+    return to_spec(mixed.igg_scatter_smooth(data)), to_spec(mixed.igg_lines(data))
+
+
+@st.cache_resource(max_entries=1, show_spinner=False, **KEEP)
+def family_tick_chart() -> dict:
+    return to_spec(immune.igg_by_family(load_raw()))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False, **KEEP)
+def people_over_time_chart(people: tuple[str, ...]) -> dict:
+    return to_spec(immune.igg_over_time(load_raw(), list(people)))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False, **KEEP)
+def one_code_chart(code: str) -> dict:
+    rows, _ = two_people(slice_frame("all"), code)
+    return to_spec(immune.one_code_two_people(rows, code))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Drawing the residual plots …", **KEEP)
-def residual_charts(formula: str, REML: bool, data: str, label: str) -> tuple[alt.LayerChart, alt.LayerChart]:
+def residual_charts(formula: str, REML: bool, data: str, label: str) -> tuple[dict, dict]:
     f = fit_lmer(formula, REML, data).fit
     r = f.residuals()
-    return (residuals_vs_fitted(slice_frame(data), f.fitted, r, f"{label}: residuals against fitted values"),
-            qq_plot(r, f"{label}: normal QQ plot of the residuals"))
+    return (to_spec(mixed.residuals_vs_fitted(slice_frame(data), f.fitted, r, f"{label}: residuals against fitted values")),
+            to_spec(mixed.qq_plot(r, f"{label}: normal QQ plot of the residuals")))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False, **KEEP)
-def lreg_residuals_chart() -> alt.LayerChart | None:
+@st.cache_resource(max_entries=1, show_spinner=False, **KEEP)
+def lreg_residuals_chart() -> dict | None:
     formula, data = mb.LM_FORMULAS["LReg"]
     out = fit_lm(formula, data)
     if not out.ok:
         return None
-    return residuals_vs_fitted(slice_frame(data), out.fit.fitted, out.fit.residuals,
-                               "LReg: residuals against predictions")
+    return to_spec(mixed.residuals_vs_fitted(slice_frame(data), out.fit.fitted, out.fit.residuals,
+                                             "LReg: residuals against predictions"))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False, **KEEP)
+def individuals_chart(formula: str, REML: bool, data: str, people: tuple[str, ...]) -> dict:
+    """Observed, population and own lines of the chosen people, with their residuals below."""
+    fit = fit_lmer(formula, REML, data).fit
+    return to_spec(mixed.individual_fits(individual_frame(fit, slice_frame(data), list(people))))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Comparing the residual spread …", **KEEP)
-def spread_over_time(models: tuple[tuple[str, str, str, bool, str], ...]) -> pd.DataFrame:
-    """Residual SD per month for each (label, kind "lm"/"lmer", formula, REML, data) on all times."""
+def spread_over_time(models: tuple[SpreadModel, ...]) -> tuple[dict, pd.DataFrame]:
+    """Residual SD per month for each (label, kind "lm"/"lmer", formula, REML, data) on all times:
+    the chart, and the first-to-last summary."""
     residuals = {}
     for label, kind, formula, REML, data in models:
         out = fit_lm(formula, data) if kind == "lm" else fit_lmer(formula, REML, data)
         if out.ok:
             residuals[label] = out.fit.residuals() if callable(out.fit.residuals) else out.fit.residuals
-    return residual_spread(residuals, slice_frame("all")["Time"].to_numpy())
+    spread = residual_spread(residuals, slice_frame("all")["Time"].to_numpy())
+    return to_spec(mixed.residual_spread(spread)), spread_summary(spread)
 
+
+@st.cache_resource(max_entries=16, show_spinner=False, **KEEP)
+def criterion_chart(formula: str, data: str, zoom: bool) -> dict:
+    curves, optima = criterion_curves(formula, data)
+    return to_spec(mixed.criterion_curves(curves, optima, y_max=6.0 if zoom else None))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, **KEEP)
+def lme4_path_chart(formula: str, REML: bool, data: str, name: str) -> dict | None:
+    """lme4's replayed path then this app's finish, by distance above the optimum."""
+    rp, out = lme4_replay(formula, REML, data), fit_lmer(formula, REML, data)
+    if rp is None:
+        return None
+    paths = path_with_finish(rp, out.fit)
+    stops = paths.iloc[[rp.evaluations - 1]].assign(label=f"lme4 stops: {rp.gap:.1e} above")
+    return to_spec(mixed.optimizer_paths(paths, stops, f"{name}: lme4's path, then this app's finish", "Stage"))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, **KEEP)
+def family_effects_chart(formula: str, REML: bool, data: str, lm_formula: str, lm_data: str) -> dict | None:
+    """lm's family contrasts beside the mixed model's family predictions (None: no FamID intercept)."""
+    out, lm_out = fit_lmer(formula, REML, data), fit_lm(lm_formula, lm_data)
+    frame = slice_frame(data) if "FamID" in slice_frame(data) else slice_frame(lm_data)
+    means = group_means(lm_out.fit, out.fit, frame)
+    return to_spec(mixed.family_effects(means)) if means["model"].nunique() == 2 else None
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def toy_chart(data: str, coding: str) -> dict:
+    return to_spec(mixed.toy_data(slice_frame(data), coding))
+
+
+@st.cache_resource(max_entries=1, show_spinner=False, **KEEP)
+def misfit_chart() -> dict:
+    return to_spec(immune.normal_model_residuals(glmm_misfit().frame, "lmer on Low: residuals against fitted values"))
+
+
+@st.cache_resource(max_entries=48, show_spinner=False, **KEEP)
+def glmm_prediction_chart(key: str, family: str, link: str, terms: tuple, nAGQ: int, sex: str) -> dict:
+    """predict(type = "response") per group and for the population, over the observed means."""
+    model = gp.MODELS[key]
+    pred, observed = glmm_predictions(key, family, link, terms, nAGQ)
+    pred, observed = gp.for_sex(pred, sex), gp.for_sex(observed, sex)
+    fit = fit_glmm(key, family, link, terms, nAGQ).fit
+    y_title = "Expected count" if fit.family.family == "poisson" else "Probability of low IgG"
+    x_title = {"Time": "Month (Time)", "Dose": "Dose", "Sex": "Sex"}[model.x]
+    return to_spec(immune.glmm_predictions(pred, observed, x_title, y_title, model.group,
+                                           f"predict(fit, type = \"response\") per {model.group}; black: "
+                                           "population (re.form = NA); dots: observed"))
+
+
+# -- stories -------------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=16, show_spinner="Evaluating the criteria over a grid …", **KEEP)
 def criterion_curves(formula: str, data: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -155,6 +238,20 @@ def lme4_comparison(formula: str, REML: bool, data: str) -> Lme4Comparison | Non
     return compare_with_lme4(out.fit, formula, REML, data) if out.ok else None
 
 
+@st.cache_resource(max_entries=64, show_spinner=False, **KEEP)
+def fit_texts(formula: str, REML: bool, data: str) -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """An lmer fit's summary() (the data line naming the slice as the tutorial does) and its random-
+    and fixed-effects tables as lme4 prints their cells."""
+    f = fit_lmer(formula, REML, data).fit
+    return (lmer_summary(f, data_name=slice_info(data).r_name), varcorr_table(f, formatted=True),
+            fixef_table(f, formatted=True))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False, **KEEP)
+def id_pairs(data: str) -> CodePairs:
+    return code_pairs(slice_frame(data))
+
+
 @st.cache_resource(max_entries=8, show_spinner=False, **KEEP)
 def download_text(name: str, data: str | None = None) -> str:
     """A file the R code reads (lib.teach.downloads), made once."""
@@ -171,31 +268,54 @@ def _default_work() -> list[tuple[Callable, tuple]]:
     for name, (formula, data) in mb.LM_FORMULAS.items():
         work.append((fit_lm, (formula, data)))
     mmod, mt3 = mb.TUTORIAL_FORMULAS["MMod"], mb.TUTORIAL_FORMULAS["MModTime3"]
-    work += [(fit_lmer, (mmod[0], False, mmod[1])), (criterion_curves, mmod), (over_time_charts, ()),
+    people = tuple(individual_choices(load_raw())[:4])
+    work += [(family_tick_chart, ()), (people_over_time_chart, (people,)),
+             (family_effects_chart, (*mmod, True, *mb.LM_FORMULAS["LMod2"])),
+             (toy_chart, (Example().slice_name, "Individual")),
+             (fit_lmer, (mmod[0], False, mmod[1])), (criterion_chart, (*mmod, True)), (over_time_charts, ()),
              (lreg_residuals_chart, ()), (fit_lmer, (mt3[0], True, "all_r_read")),
              (mmodtime3_reading, ("all",)), (mmodtime3_reading, ("all_r_read",)),
-             (lme4_replay, (mt3[0], True, "all")), (lme4_replay, (mt3[0], True, "all_r_read")),
-             (lme4_replay, (DOUBLE_BAR, True, "all")), (digit_costs, (mt3[0], True, "all"))]
+             (lme4_path_chart, (mt3[0], True, "all", "MModTime3")), (lme4_replay, (mt3[0], True, "all_r_read")),
+             (lme4_replay, (DOUBLE_BAR, True, "all")), (fit_lmer, (DOUBLE_BAR, True, "all")),
+             (digit_costs, (mt3[0], True, "all")), (one_code_chart, ("1",))]
     m4 = mb.TUTORIAL_FORMULAS["MModTime4"]
-    work += [(residual_charts, (m4[0], True, "all", "MModTime4")), (spread_over_time, (SPREAD_MODELS,))]
+    work += [(residual_charts, (m4[0], True, "all", "MModTime4")), (spread_over_time, (SPREAD_MODELS,)),
+             (individuals_chart, (m4[0], True, "all", ("1-F", "1-M")))]
     g = gp.MODELS["binary"]
-    work += [(glmm_misfit, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
-             (glmm_predictions, ("binary", g.family, "logit", g.default_terms, 1)),
+    work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
+             (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),
              (fit_glmm, ("binary", g.family, "logit", tuple(t for t in g.default_terms if t != "Sex:Time"), 1))]
     return work
 
 
+WARM_UP_DONE = "warm-up finished"  # printed to the server's log (bench/page_times.py waits for it)
+WARM_UP_THREAD = "warm-up"
+
+
+class _NotFromWarmUp(logging.Filter):
+    """Streamlit warns of a missing ScriptRunContext whenever a cached function runs outside a page;
+    the warm-up thread does so by design."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != WARM_UP_THREAD
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotFromWarmUp())
+
+
 def _run(work: list[tuple[Callable, tuple]]) -> None:
+    t0 = time.perf_counter()
     for func, args in work:
         try:
             func(*args)
         except Exception:  # a page computes it again and shows the error in words
             _LOG.exception("warm-up of %s%r failed", getattr(func, "__name__", func), args)
+    print(f"{WARM_UP_DONE} in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
 def warm_up() -> threading.Thread:
     """Start computing every page's default content, once per process, in a background thread."""
-    thread = threading.Thread(target=_run, args=(_default_work(),), name="warm-up", daemon=True)
+    thread = threading.Thread(target=_run, args=(_default_work(),), name=WARM_UP_THREAD, daemon=True)
     thread.start()
     return thread

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import pandas as pd
 import streamlit as st
 
 from lib.api import anova, lrtest
 from lib.data.slices import MAIN_SLICES, slice_info
 from lib.engine.formula import FormulaError
-from lib.rprint.lme4_print import fixef_table as tidy_fixef
-from lib.rprint.lme4_print import lmer_summary
-from lib.rprint.lme4_print import varcorr_table as tidy_varcorr
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.explain import explain
@@ -127,21 +123,6 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
 
 # -- displaying a fit ------------------------------------------------------------------
 
-def summary_text(fit_obj, data: str | None = None) -> str:
-    """summary(fit) in lme4's layout, with the data line naming the slice as the tutorial does."""
-    return lmer_summary(fit_obj, data_name=slice_info(data).r_name)
-
-
-def fixef_table(f) -> pd.DataFrame:
-    """Estimate, Std. Error and t value at the precision lme4 prints them."""
-    return tidy_fixef(f, formatted=True)
-
-
-def varcorr_table(f) -> pd.DataFrame:
-    """Groups, names, variances, standard deviations and correlations, lme4-formatted."""
-    return tidy_varcorr(f, formatted=True)
-
-
 def r_round1(x: float) -> str:
     """round(x, 1) as R prints it (7 significant digits: 36297, 1475.7)."""
     return format_signif(round(float(x), 1), 7)
@@ -217,9 +198,10 @@ def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool
     f = outcome.fit
     show_explanations(outcome)
     left, right = st.columns([1.2, 1]) if tables else (st.container(), None)
+    summary, varcorr, fixef = cache.fit_texts(outcome.formula, outcome.REML, outcome.data)
     with left:
         st.caption(f"`summary({name})`, in lme4's layout")
-        st.code(summary_text(f, outcome.data), language=None, wrap_lines=True)
+        st.code(summary, language=None, wrap_lines=True)
         cmp = cache.lme4_comparison(outcome.formula, outcome.REML, outcome.data)
         if cmp is not None:
             show_lme4_comparison(cmp)
@@ -231,9 +213,9 @@ def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool
             st.markdown(f"**{crit_name}** {crit} · **log-likelihood** {f.loglik:.2f} (df = {f.df}) · "
                         f"**Residual variance** {format_signif(resid, 4)}")
             st.markdown("**Random effects** (variances and standard deviations)")
-            text_table(varcorr_table(f))
+            text_table(varcorr)
             st.markdown("**Fixed effects**")
-            text_table(fixef_table(f))
+            text_table(fixef)
             st.caption(f"{f.nobs} observations; groups: "
                        + ", ".join(f"{k} {v}" for k, v in f.ngrps.items())
                        + f"; fitted in {outcome.seconds:.2f} s")

@@ -1,4 +1,4 @@
-"""Widgets several pages share."""
+"""Widgets and displays several pages share."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,3 +17,8 @@ def people_picker(label: str, people: Sequence[str], default: Sequence[str], key
     return st.multiselect(label, list(people), default=list(default), key=key, max_selections=max_selections,
                           filter_mode="prefix", select_all=False, persist_state="page",
                           placeholder="Type an IndID-Sex label, e.g. 3-F, and press Enter")
+
+
+def show_chart(spec: dict, where=st) -> None:
+    """A chart made by ui.cache (a Vega-Lite spec, see ui.charts.theme.to_spec), as wide as its column."""
+    where.vega_lite_chart({**spec}, width="stretch")

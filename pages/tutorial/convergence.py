@@ -24,13 +24,10 @@ from lib.teach.convergence_story import (
 )
 from lib.teach.determination import LME4_STOP_GAP, digit_story, digit_table
 from lib.teach.explain import explain
-from lib.teach.id_pairs import code_pairs
-from lib.teach.stopping import path_with_finish
 from ui import cache
 from ui import mixed as ui
-from ui.charts.immune import one_code_two_people
-from ui.charts.mixed import optimizer_paths
 from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Convergence")
 st.markdown(
@@ -57,10 +54,7 @@ replayed on this machine, each evaluation drawn by how far above the optimum it 
 if outcome is not None and outcome.ok:
     fit = outcome.fit
     rp = cache.lme4_replay(outcome.formula, outcome.REML, outcome.data)
-    paths = path_with_finish(rp, fit)
-    stops = paths.iloc[[rp.evaluations - 1]].assign(label=f"lme4 stops: {rp.gap:.1e} above")
-    st.altair_chart(optimizer_paths(paths, stops, f"{name}: lme4's path, then this app's finish",
-                                    "Stage"), width="stretch")
+    show_chart(cache.lme4_path_chart(outcome.formula, outcome.REML, outcome.data, name))
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("lme4's path: evaluations", rp.evaluations)
     m2.metric("lme4 stops above the optimum", f"{rp.gap:.2e}", help="criterion at lme4's stop minus the optimum's")
@@ -126,10 +120,10 @@ with left:
     st.caption("`print(Ind1)`")
     st.code(print_data_frame(ind1), language=None, height=340)
 with right:
-    st.altair_chart(one_code_two_people(ind1, "1"), width="stretch")
+    show_chart(cache.one_code_chart("1"))
 st.markdown(
     f"""
-In ImmuneData, {code_pairs(slice_frame('all')).sentence()} (IndID 1's female is in family
+In ImmuneData, {cache.id_pairs('all').sentence()} (IndID 1's female is in family
 {fams.get('F', '?')}, its male in family {fams.get('M', '?')}). `(1 + Time | IndID)` asks for **one line per
 code**, i.e. one intercept and slope shared by two different people. This coding of IndID cannot carry a
 slope per code: the model is at the edge of what the data can estimate.

@@ -9,12 +9,11 @@ from lib.data.immune import (
     to_wide,
 )
 from lib.rprint.rstr import str_summary
-from lib.teach.id_pairs import code_pairs
-from ui.charts.immune import igg_by_family, igg_over_time
-from ui.widgets import people_picker
+from ui import cache
+from ui.widgets import people_picker, show_chart
 
 raw, prepared = load_raw(), load_prepared()
-pairs = code_pairs(raw)
+pairs = cache.id_pairs("all")
 
 st.title("Data and repeated measures")
 st.markdown(
@@ -56,12 +55,12 @@ st.header("Individuals per family at month 0")
 st.dataframe(individuals_per_family(raw), hide_index=True)
 st.markdown("The families are **unbalanced**: between 26 and 41 people each. People of one "
             "family are alike, as the plot shows:")
-st.altair_chart(igg_by_family(raw), width="stretch")
+show_chart(cache.family_tick_chart())
 
 st.header("IgG over time")
 choices = individual_choices(raw)
 chosen = people_picker("People to highlight (IndID-Sex)", choices, choices[:4], key="individuals")
-st.altair_chart(igg_over_time(raw, chosen), width="stretch")
+show_chart(cache.people_over_time_chart(tuple(chosen)))
 st.markdown(
     """
 **Why the rows are not independent.** The 18 measurements of one person lie on one curve:

@@ -5,8 +5,8 @@ from lib.api import anova
 from lib.engine.family import LINKS
 from lib.teach import glmm_page as gp
 from ui import cache
-from ui.charts.immune import glmm_predictions, normal_model_residuals
 from ui.downloads import r_code
+from ui.widgets import show_chart
 
 fit = cache.fit_glmm
 
@@ -41,8 +41,7 @@ a, b, c = st.columns(3)
 a.metric("Fitted values below 0", f"{nm.below0} of {nm.n}")
 b.metric("Fitted values above 1", f"{nm.above1} of {nm.n}")
 c.metric("Distinct residual bands", "2")
-st.altair_chart(normal_model_residuals(nm.frame, "lmer on Low: residuals against fitted values"),
-                width="stretch")
+show_chart(cache.misfit_chart())
 
 st.header("Fit a generalized mixed model")
 if "glmm_model" not in st.session_state:
@@ -109,16 +108,11 @@ with tables_tab:
         c: st.column_config.NumberColumn(format="%.4f") for c in ("Variance", "Std.Dev.")})
 
 st.header("Predicted means per group")
-pred, observed = cache.glmm_predictions(key, family, link, terms, nagq)
+sex = "both"
 if model.x == "Time":
     sex = st.radio("Show", ["F", "M", "both"], horizontal=True, key="glmm_sex",
                    format_func=lambda s: {"F": "females", "M": "males", "both": "both sexes (dashed: M)"}[s])
-    pred, observed = gp.for_sex(pred, sex), gp.for_sex(observed, sex)
-y_title = "Expected count" if g.family.family == "poisson" else "Probability of low IgG"
-x_title = {"Time": "Month (Time)", "Dose": "Dose", "Sex": "Sex"}[model.x]
-st.altair_chart(glmm_predictions(pred, observed, x_title, y_title, model.group,
-                                 f"predict(fit, type = \"response\") per {model.group}; black: "
-                                 "population (re.form = NA); dots: observed"), width="stretch")
+show_chart(cache.glmm_prediction_chart(key, family, link, terms, nagq, sex))
 st.markdown(
     f"""
 Each {model.group} has its own curve: the random intercept shifts the curve on the

@@ -5,8 +5,8 @@ from lib.teach import model_builder as mb
 from lib.teach.reml_ml import COMPARISONS, formatted_side_by_side, side_by_side
 from ui import cache
 from ui import mixed as ui
-from ui.charts.mixed import criterion_curves
 from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("ML vs REML")
 st.markdown(
@@ -79,7 +79,7 @@ curves are shifted so that each minimum is 0. The diamonds are lme4's estimates.
 """, unsafe_allow_html=True)
 zoom = st.toggle("Zoom on the optima", value=True, key="mr_zoom",
                  help="Off: the whole grid from θ = 0, where the criteria are far higher")
-st.altair_chart(criterion_curves(curves, optima, y_max=6.0 if zoom else None), width="stretch")
+show_chart(cache.criterion_chart(curve_formula, curve_data, zoom))
 cols = st.columns(4)
 for col, (_, o) in zip(cols, optima.iterrows()):
     col.metric(f"{o['method']}: SD of {group} at the optimum", f"{o['sd']:.4g}",

@@ -4,12 +4,11 @@ import streamlit as st
 from lib.data.immune import individual_choices
 from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
-from lib.teach.qaqc import individual_frame, individuals_in_family, spread_models, spread_summary
+from lib.teach.qaqc import individuals_in_family, spread_models
 from ui import cache
 from ui import mixed as ui
-from ui.charts.mixed import individual_fits, residual_spread
 from ui.tables import text_table
-from ui.widgets import people_picker
+from ui.widgets import people_picker, show_chart
 
 st.title("QA/QC")
 st.markdown(
@@ -29,8 +28,8 @@ data = slice_frame(outcome.data)
 st.header("Residuals of the model on screen")
 rf, qq = cache.residual_charts(outcome.formula, outcome.REML, outcome.data, name)
 a, b = st.columns(2)
-a.altair_chart(rf, width="stretch")
-b.altair_chart(qq, width="stretch")
+show_chart(rf, a)
+show_chart(qq, b)
 q = fit.scaled_resid_quantiles
 st.caption("Scaled residuals (Pearson / σ): min {:.4f}, 1Q {:.4f}, median {:.4f}, 3Q {:.4f}, max {:.4f} — "
            "the summary's *Scaled residuals* line.".format(*q))
@@ -45,7 +44,7 @@ else:
     chosen = individuals_in_family(data, fam)
     st.caption(f"Family {fam}: {len(chosen)} people")
 if chosen:
-    st.altair_chart(individual_fits(individual_frame(fit, data, chosen)), width="stretch")
+    show_chart(cache.individuals_chart(outcome.formula, outcome.REML, outcome.data, tuple(chosen)))
     st.markdown("The dashed line is the **population** prediction (`predict(fit, re.form=NA)`: fixed "
                 "effects only, one per sex); the solid line adds the family's and the individual's random "
                 "effects. Residuals that trend over time for one person mean the model misses their shape.")
@@ -53,9 +52,9 @@ else:
     st.info("Pick at least one individual.")
 
 st.header("Residual spread over time")
-spread = cache.spread_over_time(spread_models(outcome.formula, outcome.REML, outcome.data, name))
-st.altair_chart(residual_spread(spread), width="stretch")
-text_table(spread_summary(spread).set_index("model").map(lambda v: f"{v:.3f}"))
+chart, summary = cache.spread_over_time(spread_models(outcome.formula, outcome.REML, outcome.data, name))
+show_chart(chart)
+text_table(summary.set_index("model").map(lambda v: f"{v:.3f}"))
 st.markdown(
     """
 A model that leaves out how individuals differ over time pushes those differences into the

@@ -1,14 +1,14 @@
 """Random effects & the LMM: MMod = lmer(IgG ~ Sex + (1 | FamID)) beside lm(IgG ~ Sex + FamID)."""
 import streamlit as st
 
-from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
-from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_variances
+from lib.teach.lmm_vs_lm import fixed_side_by_side, residual_variances
 from ui import mixed as ui
-from ui.charts.mixed import family_effects
+from ui import cache
 from ui.downloads import r_code
 from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Random effects & the LMM")
 st.markdown(
@@ -68,10 +68,9 @@ else:
 - **Residual.** The *Residual* variance is what family does not explain: about the same
   as lm's σ² here, since both models take the family differences out of it.
 """)
-    means = group_means(lmfit, fit, slice_frame(outcome.data) if "FamID" in slice_frame(outcome.data)
-                        else slice_frame(lm_data))
-    if (means["model"].nunique() == 2):
-        st.altair_chart(family_effects(means), width="stretch")
+    chart = cache.family_effects_chart(outcome.formula, outcome.REML, outcome.data, lm_formula, lm_data)
+    if chart is not None:
+        show_chart(chart)
     else:
         st.caption("The chosen model has no random intercept for FamID, so there are no family "
                    "predictions to set beside lm's contrasts.")

@@ -5,6 +5,7 @@ from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import comparison_notes
 from ui import cache
 from ui import mixed as ui
+from ui.widgets import show_chart
 
 st.title("Random regression over time")
 st.markdown(
@@ -20,7 +21,7 @@ ui.tutorial_note("`qplot(x=Time, y=IgG, data=ImmuneDat) + geom_smooth()` and the
 scatter, lines = cache.over_time_charts()
 view = st.radio("Show", ["All measurements with a smooth", "One line per individual"], horizontal=True,
                 key="rr_view")
-st.altair_chart(scatter if view.startswith("All") else lines, width="stretch")
+show_chart(scatter if view.startswith("All") else lines)
 st.markdown("A general **linear decline**, and the spread **grows** with time: people start alike "
             "and drift apart, each along a line of their own.")
 
@@ -29,7 +30,7 @@ lreg_formula, lreg_data = mb.LM_FORMULAS["LReg"]
 ui.tutorial_note(f"`LReg <- lm({lreg_formula}, data=ImmuneDat); qplot(predict(LReg), residuals(LReg))`")
 lreg = ui.fit_linear(lreg_formula, lreg_data)
 if lreg.ok:
-    st.altair_chart(cache.lreg_residuals_chart(), width="stretch")
+    show_chart(cache.lreg_residuals_chart())
     st.markdown(f"LReg spends **{len(lreg.fit.coef_names)} coefficients** on a line per family and per "
                 "IndID code. Its residuals are centred on zero but **heteroskedastic**: their spread "
                 "changes along the predictions.")

@@ -6,11 +6,12 @@ from lib.data.idcoding import Example, id_tables, unique_ids
 from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
-from lib.teach.id_pairs import code_pairs, coding_words
+from lib.teach.id_pairs import coding_words
+from ui import cache
 from ui import mixed as ui
-from ui.charts.mixed import toy_data
 from ui.downloads import r_code
 from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Variance components & ID coding")
 st.markdown(
@@ -84,7 +85,7 @@ Recoded, it estimates the variance among the **{fixed.fit.ngrps['UniqueID']}** r
 """)
 sel = st.radio("Colour the measurements by the group the model sees", ["Individual", "UniqueID"],
                horizontal=True, key="vc_view")
-st.altair_chart(toy_data(data, sel), width="stretch")
+show_chart(cache.toy_chart(toy, sel))
 
 st.subheader("The fix: recode to unique IDs")
 st.markdown("In R, paste the family and the within-family code together; here `lib.data.idcoding.unique_ids` "
@@ -110,7 +111,7 @@ ui.chosen_model("vc", default, "toy_model", slices=[toy], fixed_options=(), slop
 
 st.header("In ImmuneData: one IndID code, two people")
 full = slice_frame("all")
-pairs = code_pairs(full)
+pairs = cache.id_pairs("all")
 n_sex_ind = (full["Sex"].astype(str) + ":" + full["IndID"].astype(str)).nunique()
 n_fam_ind = (full["FamID"].astype(str) + ":" + full["IndID"].astype(str)).nunique()
 recoded = unique_ids(full, "Sex", "IndID").nunique()

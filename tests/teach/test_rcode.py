@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from conftest import shared_dir
 
-from lib.data.lme4_reference import lme4_fit
 from lib.data.slices import R_READ_ROW, slice_frame
 from lib.engine.formula import parse_formula
 from lib.teach import glmm_page as gp

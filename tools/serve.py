@@ -75,11 +75,13 @@ def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:
         timeout=timeout_ms)
 
 
-def wait_for_charts(page, timeout_ms: int = 60_000) -> None:
-    """Every Vega-Lite chart on the page has drawn its view (a canvas or an svg)."""
+def wait_for_charts(page, timeout_ms: int = 60_000, count: int = 0) -> None:
+    """Every Vega-Lite chart on the page has drawn its view (a canvas or an svg), and there are at
+    least `count` of them (a page still being replaced can show none for a moment)."""
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
-                 .every(c => c.querySelector('canvas, svg.marks'))""", timeout=timeout_ms)
+        """n => { const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+                  return charts.length >= n && charts.every(c => c.querySelector('canvas, svg.marks')); }""",
+        arg=count, timeout=timeout_ms)
 
 
 # What each chart drawn as SVG (CHART_RENDERER=svg, ui/charts/theme.py) shows: its title, every axis

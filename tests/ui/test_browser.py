@@ -56,10 +56,10 @@ def page():
         browser.close()
 
 
-def open_page(tab, path: str) -> None:
+def open_page(tab, path: str, charts: int = 0) -> None:
     tab.goto(f"{tab.base_url}/{path}")
     wait_until_rendered(tab, TIMEOUT_MS)
-    wait_for_charts(tab, TIMEOUT_MS)
+    wait_for_charts(tab, TIMEOUT_MS, charts)
 
 
 def assert_charts_show_their_data(tab, path: str) -> int:
@@ -117,24 +117,24 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
     ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace", 2),
 ])
 def test_page_renders_and_its_charts_show_their_data(page, path, key_text, charts):
-    open_page(page, path)
+    open_page(page, path, charts)
     page.get_by_text(key_text, exact=False).first.wait_for()
     assert_no_error_box(page)
     assert assert_charts_show_their_data(page, path) == charts
 
 
 def test_qaqc_charts_after_choosing_a_family(page):
-    open_page(page, "qaqc")
+    open_page(page, "qaqc", 4)
     page.get_by_text("A whole family").click()
     page.get_by_text("Family 1:", exact=False).first.wait_for()
     wait_until_rendered(page, TIMEOUT_MS)
-    wait_for_charts(page, TIMEOUT_MS)
+    wait_for_charts(page, TIMEOUT_MS, 4)
     assert assert_charts_show_their_data(page, "qaqc (a family)") == 4
 
 
 def test_typing_a_person_picks_that_person_and_the_choice_survives(page):
     """Issue 15: typing "3-F" and Enter picked 3-F, 13-F, ... 93-F; switching to a family and back lost it."""
-    open_page(page, "qaqc")
+    open_page(page, "qaqc", 4)
     picker = page.get_by_label("Individuals (IndID-Sex)")
     picker.click()
     picker.fill("3-F")

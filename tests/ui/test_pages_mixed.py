@@ -257,7 +257,7 @@ def test_convergence_page(seed_ref):
     assert slope.startswith("variance 0.5363, Corr 1.00") and "0.00124" in slope
     assert any("through the correlation" in m.value for m in at.markdown)
     grads = [m.value for m in at.metric if m.label.startswith("max|grad| by lme4's check")]
-    assert float(grads[1]) == pytest.approx(0.0211755, rel=2e-5)
+    assert len(grads) == 1 and float(grads[0]) == pytest.approx(0.0211755, rel=2e-5)  # none for singular
     assert [m.value for m in at.metric if m.label == "lme4's verdict"] == ["singular", "failed to converge"]
     # the summary marks where lme4 1.1-31 printed other digits (lme4_reference: FamID variance 29.3666)
     marking = next(c.value for c in at.caption if "Beside lme4 1.1-31" in c.value)

@@ -31,14 +31,14 @@ from lib.teach import glmm_page as gp
 from lib.teach import model_builder as mb
 from lib.teach.convergence_story import DOUBLE_BAR, LME4_STOPS, Reading, reading, two_people
 from lib.teach.determination import last_digit_costs
-from lib.teach.downloads import file_text
+from lib.teach.downloads import FILES, file_text
 from lib.teach.fidelity import Lme4Comparison, compare_with_lme4, reference_name
 from lib.teach.fitting import Outcome
 from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
 from lib.teach.param_count import design_count
-from lib.teach.id_pairs import CodePairs, code_pairs
+from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code_pairs
 from lib.teach.lmm_vs_lm import group_means
 from lib.teach.qaqc import SPREAD_MODELS, SpreadModel, individual_frame, residual_spread, spread_summary
 from lib.teach.reml_ml import criterion_frames
@@ -264,19 +264,25 @@ def _default_work() -> list[tuple[Callable, tuple]]:
     """What the pages show before anyone touches a widget, in the order a student meets it."""
     work: list[tuple[Callable, tuple]] = [(fixed_lm, ("IgG ~ Sex", 0, False)), (crossed_count, (2,))]
     for name, (formula, data) in mb.TUTORIAL_FORMULAS.items():
-        work += [(fit_lmer, (formula, True, data)), (lme4_comparison, (formula, True, data))]
+        work += [(fit_lmer, (formula, True, data)), (lme4_comparison, (formula, True, data)),
+                 (fit_texts, (formula, True, data))]
+    work += [(id_pairs, ("all",))] + [(download_text, (name, None)) for name in FILES if name != "toy.csv"]
+    toy = Example().slice_name
+    work += [(fit_lmer, (TOY_NAIVE, True, toy)), (fit_lmer, (TOY_RECODED, True, toy)), (fit_texts, (TOY_NAIVE, True, toy)),
+             (download_text, ("toy.csv", toy)), (fit_lmer, (PER_CODE, True, "all")), (fit_texts, (PER_CODE, True, "all"))]
     for name, (formula, data) in mb.LM_FORMULAS.items():
         work.append((fit_lm, (formula, data)))
     mmod, mt3 = mb.TUTORIAL_FORMULAS["MMod"], mb.TUTORIAL_FORMULAS["MModTime3"]
     people = tuple(individual_choices(load_raw())[:4])
     work += [(family_tick_chart, ()), (people_over_time_chart, (people,)),
-             (family_effects_chart, (*mmod, True, *mb.LM_FORMULAS["LMod2"])),
+             (family_effects_chart, (mmod[0], True, mmod[1], *mb.LM_FORMULAS["LMod2"])),
              (toy_chart, (Example().slice_name, "Individual")),
-             (fit_lmer, (mmod[0], False, mmod[1])), (criterion_chart, (*mmod, True)), (over_time_charts, ()),
+             (fit_lmer, (mmod[0], False, mmod[1])), (lme4_comparison, (mmod[0], False, mmod[1])),
+             (fit_texts, (mmod[0], False, mmod[1])), (criterion_chart, (*mmod, True)), (over_time_charts, ()),
              (lreg_residuals_chart, ()), (fit_lmer, (mt3[0], True, "all_r_read")),
              (mmodtime3_reading, ("all",)), (mmodtime3_reading, ("all_r_read",)),
              (lme4_path_chart, (mt3[0], True, "all", "MModTime3")), (lme4_replay, (mt3[0], True, "all_r_read")),
-             (lme4_replay, (DOUBLE_BAR, True, "all")), (fit_lmer, (DOUBLE_BAR, True, "all")),
+             (lme4_replay, (DOUBLE_BAR, True, "all")), (fit_texts, (DOUBLE_BAR, True, "all")),
              (digit_costs, (mt3[0], True, "all")), (one_code_chart, ("1",))]
     m4 = mb.TUTORIAL_FORMULAS["MModTime4"]
     work += [(residual_charts, (m4[0], True, "all", "MModTime4")), (spread_over_time, (SPREAD_MODELS,)),

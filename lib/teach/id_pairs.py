@@ -12,6 +12,12 @@ import pandas as pd
 
 from lib.data.idcoding import shared_codes
 
+# the Variance components page's models: the toy example on its non-unique and recoded IDs, and a
+# random intercept per IndID code in ImmuneData
+TOY_NAIVE = "y ~ 1 + (1 | Individual)"
+TOY_RECODED = "y ~ 1 + (1 | UniqueID)"
+PER_CODE = "IgG ~ Sex * Time + (1 | FamID) + (1 | IndID)"
+
 
 @dataclass(frozen=True)
 class CodePairs:

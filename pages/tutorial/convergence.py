@@ -3,7 +3,6 @@ one here; a model where lme4 stops far off; why IndID cannot carry a slope; and 
 import streamlit as st
 
 from lib.data.slices import slice_frame
-from lib.rprint.lme4_print import lmer_summary
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.convergence_story import (
@@ -109,7 +108,7 @@ with left:
 with right:
     st.caption("This app's `summary()`: the optimum")
     if far_fit.ok:
-        st.code("> print(m.summary())  # this app\n" + lmer_summary(far_fit.fit, data_name="dat"), language=None,
+        st.code("> print(m.summary())  # this app\n" + cache.fit_texts(DOUBLE_BAR, True, "all")[0], language=None,
                 wrap_lines=True)
 
 st.header("Why: one IndID code, two people")

@@ -6,7 +6,7 @@ from lib.data.idcoding import Example, id_tables, unique_ids
 from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
-from lib.teach.id_pairs import coding_words
+from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, coding_words
 from ui import cache
 from ui import mixed as ui
 from ui.downloads import r_code
@@ -56,8 +56,8 @@ numbered 1, 2, … again inside each family, so a model given only `Individual` 
 (family SD {ex.sd_family:g}, individual SD {ex.sd_individual:g}, residual SD {ex.sd_residual:g}).
 """)
 
-naive = ui.fit("y ~ 1 + (1 | Individual)", True, toy)
-fixed = ui.fit("y ~ 1 + (1 | UniqueID)", True, toy)
+naive = ui.fit(TOY_NAIVE, True, toy)
+fixed = ui.fit(TOY_RECODED, True, toy)
 
 
 def _variance(outcome, group):
@@ -126,5 +126,5 @@ text_table(codes)
 st.caption(coding_words(pairs))
 st.markdown("Switch the individual term between `IndID` and `Sex:IndID` and watch the number of groups "
             "and the variances change (the tutorial's fix, on the *Convergence* page, uses `Sex:IndID`).")
-real_default = mb.spec_from_formula("IgG ~ Sex * Time + (1 | FamID) + (1 | IndID)", True, "all")
+real_default = mb.spec_from_formula(PER_CODE, True, "all")
 ui.chosen_model("vcreal", real_default, "MModInd", title="A random intercept per individual code")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lib.teach.contents import available_sections, groups
-from ui.cache import warm_up
+from ui.warmup import warm_in_background
 
 st.set_page_config(page_title="Linear mixed models, step by step", page_icon=":material/school:",
                    layout="wide")
@@ -13,5 +13,5 @@ navigation = {
             for s in members]
     for group, members in groups(sections).items()
 }
-warm_up()  # once per process: every page's default fits and figures, in a background thread
 st.navigation(navigation).run()
+warm_in_background()  # the first page is drawn: import what the other pages need (ui/warmup.py)

@@ -23,7 +23,7 @@ from lib.engine.lm import LmFit
 from lib.engine.lmer_fit import LmerFit
 from lib.rprint.compare_print import comparison_text, formatted_table, heading
 from lib.rprint.glmer_print import glmer_summary
-from lib.rprint.lm_print import lm_anova_text, lm_summary
+from lib.rprint.lm_print import lm_anova_text, lm_call, lm_summary
 from lib.rprint.lme4_print import lmer_summary
 
 
@@ -49,6 +49,11 @@ class LmModel(LmFit):
 
     def anova_text(self) -> str:
         return lm_anova_text(self)
+
+    @property
+    def call(self) -> str:
+        """R's call: lm(formula = ..., data = ...)."""
+        return lm_call(self)
 
 
 class Comparison(ModelComparison):

@@ -2,66 +2,21 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-from pathlib import Path
 from typing import Iterator
 
-REPO = Path(__file__).resolve().parent.parent
+from deploy.cluster import REPO, Cluster  # noqa: F401  (REPO: for tools.screenshot)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n{log.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
-
-
 @contextlib.contextmanager
-def streamlit_server(timeout: float = 60, env: dict[str, str] | None = None,
-                     log_path: Path | None = None) -> Iterator[str]:
+def streamlit_server(timeout: float = 60, env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `streamlit run app.py` on a free loopback port (with `env` added to its environment);
-    yield its URL; stop it after. The server's output goes to `log_path` if given."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]
-    url = f"http://127.0.0.1:{port}"
-    # the log goes to a file: an unread pipe could fill up and stall the server
-    with (open(log_path, "w+") if log_path else tempfile.TemporaryFile("w+")) as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                env={**os.environ, **(env or {})})
-        try:
-            _wait_healthy(url, proc, timeout, log)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    yield its URL; stop it after."""
+    with Cluster(replicas=1, nginx=False, timeout=timeout, extra_env=env or {}) as server:
+        yield server.url
 
 
 def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:

@@ -6,10 +6,11 @@ max_entries and a TTL; when a TTL expires, an entry in use is refreshed in the b
 (refresh_mode="background") while the old value is still served. Arguments are plain values (formula
 text, slice names), so that keys are cheap to hash.
 
-`warm_up()` starts, once per process, a thread that computes what every page shows by default (the
-tutorial's fits, lm's LReg, the Convergence page's story, the GLMM page's fits), so that a student's
-first visit to a page finds them ready. A session asking for something the thread is computing
-waits for that one computation (Streamlit holds a lock per key) instead of repeating it.
+`compute_defaults()` computes what every page shows before any widget is touched (the tutorial's
+fits, lm's LReg, the Convergence page's story, every default chart); ui.warmup's thread calls it once
+per process after the imports, so that a student's first visit to a page finds it ready. A session
+asking for something the thread is computing waits for that one computation (Streamlit holds a lock
+per key) instead of repeating it.
 """
 from __future__ import annotations
 
@@ -17,19 +18,30 @@ import logging
 import sys
 import threading
 import time
+from collections import OrderedDict
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lib.api import LmModel, lm
-from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.idcoding import Example
+from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.slices import slice_frame, slice_info
+from lib.engine.oneway_experiment import Design, Replicate
+from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
 from lib.rprint.lme4_print import fixef_table, lmer_summary, varcorr_table
 from lib.teach import glmm_page as gp
+from lib.teach import glmm_residuals as gr
 from lib.teach import model_builder as mb
-from lib.teach.convergence_story import DOUBLE_BAR, LME4_STOPS, Reading, reading, two_people
+from lib.teach.convergence_story import (
+    DOUBLE_BAR,
+    LME4_STOPS,
+    Reading,
+    reading,
+    two_people,
+)
 from lib.teach.determination import last_digit_costs
 from lib.teach.downloads import FILES, file_text
 from lib.teach.fidelity import Lme4Comparison, compare_with_lme4, reference_name
@@ -37,10 +49,17 @@ from lib.teach.fitting import Outcome
 from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
-from lib.teach.param_count import design_count
 from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code_pairs
 from lib.teach.lmm_vs_lm import group_means
-from lib.teach.qaqc import SPREAD_MODELS, SpreadModel, individual_frame, residual_spread, spread_summary
+from lib.teach.param_count import design_count
+from lib.teach.pooling import Scaling, fit_scaled
+from lib.teach.qaqc import (
+    SPREAD_MODELS,
+    SpreadModel,
+    individual_frame,
+    residual_spread,
+    spread_summary,
+)
 from lib.teach.reml_ml import criterion_frames
 from lib.teach.stopping import Replay, path_with_finish, replay
 from ui.charts import immune, mixed
@@ -202,6 +221,58 @@ def glmm_prediction_chart(key: str, family: str, link: str, terms: tuple, nAGQ: 
                                            "population (re.form = NA); dots: observed"))
 
 
+# -- refits and simulations (partial pooling, the fixed-or-random experiment, GLMM residuals) --------
+
+@st.cache_resource(max_entries=32, show_spinner="Refitting the model on the changed data …", **KEEP)
+def scaled_fit(formula: str, REML: bool, data: str, response: str, mode: str, level: float, seed: int) -> Outcome:
+    """lmer on the data scaled as the slider says (the model on screen's fit for mode "none")."""
+    if mode == "none":
+        return fit_lmer(formula, REML, data)
+    base = fit_lmer(formula, REML, data)
+    fitted = np.asarray(base.fit.fitted) if base.ok else None
+    return fit_scaled(formula, REML, data, Scaling(mode, level, seed), response, fitted)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Comparing own, pooled and mixed-model estimates …", **KEEP)
+def pooling_view(formula: str, REML: bool, data: str, response: str, mode: str, level: float, seed: int,
+                 group: str, slope: str | None) -> tuple[Pooling, list[Ellipse], str | None]:
+    fit = scaled_fit(formula, REML, data, response, mode, level, seed).fit
+    pool = pooling(fit, group, slope)
+    ellipses, why_not = covariance_ellipses(fit, pool)
+    return pool, ellipses, why_not
+
+
+@st.cache_resource(max_entries=12, show_spinner="Fitting the GLMM (glmer) …", **KEEP)
+def glmm_fit(key: str, random: str) -> Outcome:
+    return gr.fit_model(key, random)
+
+
+@st.cache_resource(max_entries=24, show_spinner="Simulating from the fitted model …", **KEEP)
+def glmm_checks(key: str, random: str, nsim: int, seed: int, conditional: bool) -> gr.Checks:
+    return gr.run_checks(glmm_fit(key, random).fit, nsim, seed, conditional)
+
+
+MAX_EXPERIMENTS = 64
+
+
+@st.cache_resource(max_entries=1)  # one store, itself bounded by MAX_EXPERIMENTS
+def _experiments() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def experiment_results(design: Design, seed: int) -> dict[int, Replicate]:
+    """The replicates of the fixed-or-random experiment (design, seed) computed so far, by index:
+    shared by every session (a replicate is a pure function of its key, so two sessions writing one
+    agree); the least recently used of more than MAX_EXPERIMENTS experiments are dropped."""
+    store, lock = _experiments()
+    with lock:
+        results = store.setdefault((design, seed), {})
+        store.move_to_end((design, seed))
+        while len(store) > MAX_EXPERIMENTS:
+            store.popitem(last=False)
+    return results
+
+
 # -- stories -------------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=16, show_spinner="Evaluating the criteria over a grid …", **KEEP)
@@ -258,9 +329,9 @@ def download_text(name: str, data: str | None = None) -> str:
     return file_text(name, data)
 
 
-# -- warming up ----------------------------------------------------------------------------
+# -- warming up (ui.warmup's thread) ----------------------------------------------------------------------------
 
-def _default_work() -> list[tuple[Callable, tuple]]:
+def default_work() -> list[tuple[Callable, tuple]]:
     """What the pages show before anyone touches a widget, in the order a student meets it."""
     work: list[tuple[Callable, tuple]] = [(fixed_lm, ("IgG ~ Sex", 0, False)), (crossed_count, (2,))]
     for name, (formula, data) in mb.TUTORIAL_FORMULAS.items():
@@ -295,33 +366,36 @@ def _default_work() -> list[tuple[Callable, tuple]]:
 
 
 WARM_UP_DONE = "warm-up finished"  # printed to the server's log (bench/page_times.py waits for it)
-WARM_UP_THREAD = "warm-up"
+_CONTEXT_LOG = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
 
 
-class _NotFromWarmUp(logging.Filter):
+class _QuietThread(logging.Filter):
     """Streamlit warns of a missing ScriptRunContext whenever a cached function runs outside a page;
-    the warm-up thread does so by design."""
+    the warm-up does so by design."""
+
+    def __init__(self, thread: int) -> None:
+        super().__init__()
+        self.thread = thread
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != WARM_UP_THREAD
+        return record.thread != self.thread
 
 
-logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NotFromWarmUp())
-
-
-def _run(work: list[tuple[Callable, tuple]]) -> None:
-    t0 = time.perf_counter()
+def compute(work: list[tuple[Callable, tuple]]) -> None:
+    """Call each cached function; a failure is logged (the page computes it again and says why)."""
     for func, args in work:
         try:
             func(*args)
-        except Exception:  # a page computes it again and shows the error in words
+        except Exception:
             _LOG.exception("warm-up of %s%r failed", getattr(func, "__name__", func), args)
+
+
+def compute_defaults() -> None:
+    """Every page's default content, into the caches (ui.warmup's thread calls it once per process)."""
+    t0, quiet = time.perf_counter(), _QuietThread(threading.get_ident())
+    _CONTEXT_LOG.addFilter(quiet)
+    try:
+        compute(default_work())
+    finally:
+        _CONTEXT_LOG.removeFilter(quiet)
     print(f"{WARM_UP_DONE} in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-
-
-@st.cache_resource(max_entries=1, show_spinner=False)
-def warm_up() -> threading.Thread:
-    """Start computing every page's default content, once per process, in a background thread."""
-    thread = threading.Thread(target=_run, args=(_default_work(),), name=WARM_UP_THREAD, daemon=True)
-    thread.start()
-    return thread

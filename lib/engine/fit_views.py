@@ -32,6 +32,11 @@ class MixedFitViews:
         return -2 * self.loglik + np.log(self.nobs) * self.df
 
     @property
+    def residual_variance(self) -> float | None:
+        """sigma^2, VarCorr's Residual row (None for binomial and Poisson GLMMs, which have none)."""
+        return float(self.sigma) ** 2 if self.has_residual else None
+
+    @property
     def se(self) -> pd.Series:
         return pd.Series(np.sqrt(np.diag(self.vcov)), index=self.fixef.index)
 

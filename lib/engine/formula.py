@@ -15,6 +15,10 @@ tighter than ``+`` and ``-``)::
     inter    := atom (":" atom)*
     atom     := NAME | "0" | "1" | "(" sum ")" | "(" sum ("|" | "||") group ")"
     group    := NAME (":" NAME)* ["/" NAME (":" NAME)*]
+    NAME     := R's syntactic name | "`" any characters but ` and newline "`"
+
+A column whose name is not a syntactic R name (``my col``, ``2020``, ``if``) is written in
+backticks, as R writes it; `quote_name` gives that spelling.
 """
 from __future__ import annotations
 
@@ -47,11 +51,12 @@ class Response:
 
     @property
     def label(self) -> str:
+        name = quote_name(self.name)
         if self.failures:
-            return f"cbind({self.name}, {self.failures})"
+            return f"cbind({name}, {quote_name(self.failures)})"
         if self.total:
-            return f"cbind({self.name}, {self.total} - {self.name})"
-        return self.name
+            return f"cbind({name}, {quote_name(self.total)} - {name})"
+        return name
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class RandomTerm:
     @property
     def label(self) -> str:
         bar = "|" if self.correlated else "||"
-        return f"({linear_text(self.expr)} {bar} {self.group_label})"
+        return f"({linear_text(self.expr)} {bar} {':'.join(map(quote_name, self.group))})"
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,21 @@ class Formula:
         return f"{lhs} ~ {linear_text(self.fixed)}".strip()
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z.][A-Za-z0-9._]*)|(?P<num>\d+(?:\.\d*)?)"
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z.][A-Za-z0-9._]*)|`(?P<qname>[^`\n]+)`|(?P<num>\d+(?:\.\d*)?)"
                     r"|(?P<op>\|\||[~+\-*:/()|,]))")
+# R's reserved words (?Reserved): never a plain column name in a formula
+_RESERVED = frozenset("if else repeat while function for next break TRUE FALSE NULL Inf NaN NA "
+                      "NA_integer_ NA_real_ NA_character_ NA_complex_ in".split())
+_SYNTACTIC = re.compile(r"(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*|\.")
+
+
+def quote_name(name: str) -> str:
+    """A column name as R writes it in a formula: plain if syntactic, else in backticks."""
+    if _SYNTACTIC.fullmatch(name) and name not in _RESERVED:
+        return name
+    if "`" in name or "\n" in name or not name:
+        raise FormulaError(f"the column name {name!r} cannot be written in a formula: rename it")
+    return f"`{name}`"
 
 
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
@@ -121,7 +139,8 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if not m or m.end() == pos:
             bad = text[pos:].strip()[:20]
             raise FormulaError(f"unexpected {bad!r} at position {pos + 1} of the formula: "
-                               "only column names, 0, 1 and ~ + - * : / ( ) | || are allowed")
+                               "only column names (`in backticks` if need be), 0, 1 and "
+                               "~ + - * : / ( ) | || are allowed")
         kind = m.lastgroup or "op"
         tokens.append((kind, m.group(kind), m.start(kind)))
         pos = m.end()
@@ -150,7 +169,7 @@ class _Parser:
 
     def name(self) -> str:
         kind, value, pos = self.take()
-        if kind != "name":
+        if kind not in ("name", "qname"):
             raise FormulaError(f"expected a column name but found {value!r} at position {pos + 1}")
         if value not in self.columns:
             raise FormulaError(f"unknown column {value!r} at position {pos + 1}; "
@@ -170,7 +189,7 @@ class _Parser:
         return Formula(self.text.strip(), response, fixed, tuple(random))
 
     def response(self) -> Response:
-        if self.peek() == "cbind":
+        if self.peek() == "cbind" and self.tokens[self.i][0] == "name":
             self.take()
             self.take("(")
             succ = self.name()
@@ -250,7 +269,7 @@ class _Parser:
                 return _Part([], value == "1", explicit_intercept=value == "1")
             raise FormulaError(f"the number {value} at position {pos + 1} has no meaning in a formula "
                                "(only 0 and 1, for the intercept)")
-        if kind == "name":
+        if kind in ("name", "qname"):
             return _Part([(self.name(),)], False)
         if not value:
             raise FormulaError("the formula ends too early: expected a term")
@@ -333,7 +352,12 @@ def sorted_by_degree(terms: list[Term]) -> list[Term]:
 
 def linear_text(lin: Linear) -> str:
     """A right-hand side written back as R would: 1 + a + a:b, or 0 + a."""
-    return " + ".join((["1"] if lin.intercept else ["0"]) + lin.labels)
+    return " + ".join((["1"] if lin.intercept else ["0"]) + [term_text(t) for t in lin.terms])
+
+
+def term_text(term: Term) -> str:
+    """One term as R writes it: its variables joined by ':', each quoted if need be."""
+    return ":".join(quote_name(v) for v in term)
 
 
 def _expand_nesting(random: Iterable[RandomTerm]) -> tuple[RandomTerm, ...]:

@@ -5,7 +5,6 @@ Python); the fit is statsmodels' OLS on the columns R would keep.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +25,8 @@ ALIAS_TOL = 1e-7  # lm.fit's tol for dqrdc2's limited pivoting
 class LmFit:
     """A fitted linear model with everything summary.lm() and anova.lm() print."""
 
-    call: str
+    formula: str  # as given
+    data_name: str  # the data argument of R's call
     response: str
     coefficients: pd.DataFrame  # COEF_COLUMNS; aliased rows are NaN
     aliased: list[str]
@@ -72,17 +72,7 @@ def lm(formula: str, data: pd.DataFrame, data_name: str = "data", result: type[L
     if f.response.name in f.fixed.variables:
         raise FormulaError(f"the response {f.response.name} cannot also be a predictor")
     design = fixed_design(f, data)
-    call = f"lm(formula = {deparse_formula(formula)}, data = {data_name})"
-    return fit_design(design, call=call, response=f.response.name, result=result)
-
-
-def deparse_formula(text: str) -> str:
-    """Formula text spaced as R's deparse() prints it: 'IgG ~ Sex * FamID'."""
-    out = re.sub(r"\s*(\|\||[~+*|-])\s*", r" \1 ", text.strip())
-    out = re.sub(r"\s*([:/^])\s*", r"\1", out)
-    out = re.sub(r"(^|[(~] )- ", r"\1-", out)  # a leading minus is unary
-    out = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", out))
-    return re.sub(r"\s+", " ", out).strip()
+    return fit_design(design, formula, data_name, response=f.response.name, result=result)
 
 
 def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
@@ -101,7 +91,8 @@ def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
     return kept
 
 
-def fit_design(d: FixedDesign, call: str, response: str, result: type[LmFit] = LmFit) -> LmFit:
+def fit_design(d: FixedDesign, formula: str, data_name: str, response: str,
+               result: type[LmFit] = LmFit) -> LmFit:
     """Least squares on a model matrix, with R's handling of aliased columns."""
     if d.y is None:
         raise FormulaError("lm() needs a response left of '~'")
@@ -118,7 +109,7 @@ def fit_design(d: FixedDesign, call: str, response: str, result: type[LmFit] = L
     has_f = p > int(d.has_intercept)
     resid = np.asarray(res.resid)
     return result(
-        call=call, response=response, coefficients=coefs,
+        formula=formula, data_name=data_name, response=response, coefficients=coefs,
         aliased=[d.names[j] for j in range(len(d.names)) if j not in keep],
         fitted=np.asarray(res.fittedvalues), residuals=resid,
         sigma=float(np.sqrt(res.ssr / res.df_resid)), df_residual=int(res.df_resid), rank=p,

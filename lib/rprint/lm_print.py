@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.engine.lm import COEF_COLUMNS, QUANTILE_NAMES, LmFit
+from lib.rprint.lme4_print import deparse
 from lib.rprint.rformat import (
     Cells,
     coefmat_cells,
@@ -25,6 +26,11 @@ def lm_anova_cells(fit: LmFit) -> Cells:
                          na_print="")
 
 
+def lm_call(fit: LmFit) -> str:
+    """R's call line: lm(formula = IgG ~ Sex * FamID, data = InitIgG), the formula deparsed as R does."""
+    return f"lm(formula = {' '.join(deparse(fit.formula, cutoff=500))}, data = {fit.data_name})"
+
+
 def lm_anova_text(fit: LmFit) -> str:
     """The text of R's print(anova(fit))."""
     cells = lm_anova_cells(fit)
@@ -39,7 +45,7 @@ def coef_table_with_stars(fit: LmFit) -> pd.DataFrame:
 
 def lm_summary(fit: LmFit, digits: int = 4) -> str:
     """R's print.summary.lm layout."""
-    lines = ["Call:", fit.call, "", "Residuals:", _residuals_block(fit, digits), ""]
+    lines = ["Call:", lm_call(fit), "", "Residuals:", _residuals_block(fit, digits), ""]
     if fit.aliased:
         lines.append(f"Coefficients: ({len(fit.aliased)} not defined because of singularities)")
     else:

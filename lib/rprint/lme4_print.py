@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.engine.formula import FormulaError, _tokenize, parse_formula
+from lib.engine.formula import FormulaError, _tokenize, parse_formula, quote_name, term_text
 from lib.rprint.rformat import (
     format_numbers,
     format_signif,
@@ -207,7 +207,7 @@ class _TreeParser:
     """Formula text to R's call tree (kept as written: no expansion of * or /)."""
 
     def __init__(self, text: str):
-        self.toks = [(k, v) for k, v, _ in _tokenize(text)]
+        self.toks = [("name" if k == "qname" else k, v) for k, v, _ in _tokenize(text)]
         self.i = 0
 
     def peek(self) -> str | None:
@@ -286,7 +286,9 @@ class _Deparser:
             self.writeline()
 
     def node(self, n: _Node) -> None:
-        if n.op in ("name", "num"):
+        if n.op == "name":
+            self.put(quote_name(n.value))
+        elif n.op == "num":
             self.put(n.value)
         elif n.op == "(":
             self.put("(")
@@ -339,7 +341,7 @@ def _expand_double_verts(node: _Node) -> _Node:
         cols = _columns(lhs)
         lin = parse_formula(f"~ {text}", cols).fixed
         group_text = deparse(group, cutoff=500)[0]
-        parts = (["1"] if lin.intercept else []) + [f"0+{lab}" for lab in lin.labels]
+        parts = (["1"] if lin.intercept else []) + [f"0+{term_text(t)}" for t in lin.terms]
         if not parts:
             return node
         expr = "(" + ")+(".join(f"{p}|{group_text}" for p in parts) + ")"

@@ -1,7 +1,7 @@
 """The app's table of contents: the tutorial's sections, in order, grouped for the sidebar.
 
 Each section names the page module that teaches it; app.py registers only the pages
-whose module exists. The modules sit in pages/tutorial/, one level below pages/: Streamlit's
+whose module exists. The modules sit in pages/tutorial/ (the workbench in pages/workbench/), one level below pages/: Streamlit's
 legacy multipage mode runs any .py file directly in pages/ without app.py (until some session
 has called st.navigation), and it does not look into subfolders.
 """
@@ -34,6 +34,10 @@ SECTIONS: tuple[Section, ...] = (
             "Fixed Effects; CODING ERROR!; Correct LM", ":material/functions:"),
     Section("Mixed models", "Random effects & the LMM", "pages/tutorial/random_effects.py",
             "Random Effects; Linear Mixed Model"),
+    Section("Mixed models", "Partial pooling", "pages/tutorial/pooling.py",
+            "Random Effects (borrowing strength, shown)", ":material/compress:"),
+    Section("Mixed models", "Fixed or random? An experiment", "pages/tutorial/fixed_or_random.py",
+            "Fixed or Random? (by simulation)", ":material/casino:"),
     Section("Mixed models", "Variance components & ID coding", "pages/tutorial/variance_components.py",
             "Variance Components; CODING CAUTION!"),
     Section("Mixed models", "Multiple factors", "pages/tutorial/multiple_factors.py", "Multiple Factors"),
@@ -43,6 +47,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("Over time", "Convergence", "pages/tutorial/convergence.py", "Convergence Error"),
     Section("Checking and beyond", "QA/QC", "pages/tutorial/qaqc.py", "QA/QC"),
     Section("Checking and beyond", "Generalized mixed models", "pages/tutorial/glmm.py", "Generalized LME"),
+    Section("Checking and beyond", "GLMM residuals", "pages/tutorial/glmm_residuals.py",
+            "QA/QC for Generalized LME (simulated residuals)", ":material/troubleshoot:"),
+    Section("Your own models", "Model workbench", "pages/workbench/workbench.py",
+            "(beyond the tutorial: any model on any data)", ":material/construction:"),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lib.data.immune import load_prepared, load_raw
+from lib.teach.model_builder import fixed_text
 
 TERMS = ("Sex", "FamID", "Sex:FamID")
 R_DATA = "subset(ImmuneData, Time == {time})"
@@ -14,10 +15,7 @@ def build_formula(terms: list[str]) -> str:
     unknown = [t for t in terms if t not in TERMS]
     if unknown:
         raise ValueError(f"unknown term(s) {', '.join(unknown)}; choose from {', '.join(TERMS)}")
-    chosen = [t for t in TERMS if t in terms]
-    if chosen == list(TERMS):
-        return "IgG ~ Sex * FamID"
-    return "IgG ~ " + (" + ".join(chosen) if chosen else "1")
+    return "IgG ~ " + fixed_text([t for t in TERMS if t in terms])
 
 
 def data_at(time: int, famid_factor: bool) -> pd.DataFrame:

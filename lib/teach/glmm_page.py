@@ -20,6 +20,7 @@ from lib.data.glmm_data import load_binary, load_counts, load_months_low
 from lib.engine.family import LINKS
 from lib.rprint.rformat import format_pvalue, format_signif, signif_stars
 from lib.teach.fitting import Outcome, attempt, refused
+from lib.teach.model_builder import fixed_text
 
 
 @dataclass(frozen=True)
@@ -64,17 +65,8 @@ def load_model_data(key: str) -> pd.DataFrame:
     return {"binary": load_binary, "months": load_months_low, "counts": load_counts}[key]()
 
 
-def fixed_rhs(terms: tuple[str, ...] | list[str]) -> str:
-    """The fixed part as the tutorial writes it: Sex * Time when both and their interaction are in."""
-    terms = list(terms)
-    if {"Sex", "Time", "Sex:Time"} <= set(terms):
-        rest = [t for t in terms if t not in ("Sex", "Time", "Sex:Time")]
-        return " + ".join(["Sex * Time"] + rest)
-    return " + ".join(terms) if terms else "1"
-
-
 def formula_for(model: GlmmModel, terms) -> str:
-    return f"{model.response} ~ {fixed_rhs(terms)} + {model.random}"
+    return f"{model.response} ~ {fixed_text(terms)} + {model.random}"
 
 
 def family_call(family: str, link: str | None) -> str:

@@ -47,6 +47,4 @@ def group_means(lm_fit, lmer_fit, data: pd.DataFrame, group: str = "FamID",
 
 def residual_variances(lm_fit, lmer_fit) -> dict[str, float]:
     """The residual variance each model leaves: lm's sigma^2 and lmer's Residual variance."""
-    vc = lmer_fit.varcorr
-    return {"lm": float(lm_fit.sigma ** 2),
-            "lmer": float(vc.loc[vc["grp"] == "Residual", "vcov"].iloc[0])}
+    return {"lm": float(lm_fit.sigma ** 2), "lmer": lmer_fit.residual_variance}

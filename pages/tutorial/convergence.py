@@ -24,6 +24,7 @@ from lib.teach.convergence_story import (
 from lib.teach.determination import LME4_STOP_GAP, digit_story, digit_table
 from lib.teach.explain import explain
 from ui import cache
+from ui import exercises
 from ui import mixed as ui
 from ui.tables import text_table
 from ui.widgets import show_chart
@@ -150,3 +151,5 @@ if out4 is not None:
         st.markdown("No more convergence messages, and a highly significant LRT: this model fits far "
                     "better. Fixed effects: the overall intercept and slope (Time), the males' "
                     "deviation in intercept (SexM) and in slope (SexM:Time).")
+
+exercises.show("convergence", fit=exercises.fit_of(out4), name=name4, data=slice_frame("all"))

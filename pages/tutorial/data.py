@@ -10,6 +10,7 @@ from lib.data.immune import (
 )
 from lib.rprint.rstr import str_summary
 from ui import cache
+from ui import exercises
 from ui.widgets import people_picker, show_chart
 
 raw, prepared = load_raw(), load_prepared()
@@ -70,3 +71,5 @@ standard errors too small. Relatives add a second layer: people of the same fami
 respond alike. Mixed models account for both.
 """
 )
+
+exercises.show("data", raw=raw)

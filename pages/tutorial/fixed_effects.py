@@ -6,6 +6,7 @@ from lib.rprint.lm_print import coef_table_with_stars, lm_anova_cells
 from lib.teach.fixed_models import build_formula, fit_error, python_code, r_code
 from lib.teach.param_count import MAX_DEGREE, crossed_formula, tutorial_items
 from ui import cache
+from ui import exercises
 from ui.downloads import r_code as show_r_code
 from ui.tables import text_table
 
@@ -106,3 +107,5 @@ estimates a **variance** for families (and for their slopes): a handful of param
 whatever the number of families.
 """
 )
+
+exercises.show("fixed_effects", model=model, famid_factor=famid_factor)

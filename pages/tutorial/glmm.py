@@ -5,6 +5,7 @@ from lib.api import anova
 from lib.engine.family import LINKS
 from lib.teach import glmm_page as gp
 from ui import cache
+from ui import exercises
 from ui.downloads import r_code
 from ui.widgets import show_chart
 
@@ -135,3 +136,5 @@ with a:
     r_code(gp.r_code(model, outcome.formula, family, link, nagq), "glmm_r")
 b.markdown("**Python (this app's lib)**")
 b.code(gp.py_code(model, outcome.formula, family, link, nagq), language="python")
+
+exercises.show("glmm", fit=g)

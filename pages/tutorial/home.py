@@ -1,8 +1,10 @@
 """Home: what the app teaches, how to move through it, and the fixed-or-random check."""
 import streamlit as st
 
+from lib.data.immune import load_raw
 from lib.teach.contents import SECTIONS
 from lib.teach.quiz import CHOICES, QUESTIONS, check
+from ui import exercises
 
 st.title("Linear mixed models, step by step")
 st.markdown(
@@ -62,3 +64,5 @@ st.header("The sections")
 rows = [f"| {s.group} | {s.title} | {s.tutorial} | {'ready' if s.available else 'coming'} |"
         for s in SECTIONS]
 st.markdown("| Part | Page | Tutorial section | |\n| --- | --- | --- | --- |\n" + "\n".join(rows))
+
+exercises.show("home", data=load_raw())

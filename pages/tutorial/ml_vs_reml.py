@@ -4,6 +4,7 @@ import streamlit as st
 from lib.teach import model_builder as mb
 from lib.teach.reml_ml import COMPARISONS, formatted_side_by_side, side_by_side
 from ui import cache
+from ui import exercises
 from ui import mixed as ui
 from ui.tables import text_table
 from ui.widgets import show_chart
@@ -89,3 +90,5 @@ for col, (_, o) in zip(cols[2:], optima.iterrows()):
                ui.r_round1(o["criterion"]))
 st.markdown("The ML curve reaches its minimum at a **smaller** standard deviation: the downward bias REML "
             "removes. The two minima are of different criteria — their heights are not comparable.")
+
+exercises.show("ml_vs_reml", reml=exercises.fit_of(reml), ml=exercises.fit_of(ml), name=base)

@@ -4,6 +4,7 @@ import streamlit as st
 from lib.rprint.rformat import format_pvalue, format_signif
 from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import boundary_p, comparison_notes
+from ui import exercises
 from ui import mixed as ui
 
 st.title("Multiple factors")
@@ -84,3 +85,6 @@ if outcome is not None:
     ui.show_anova(outcome, mmod3, [name, "MMod3"], f"anova({name}, MMod3)")
 with st.expander("summary(MMod3)"):
     ui.show_fit(mmod3, f"MMod3{method}")
+
+exercises.show("multiple_factors", fit=exercises.fit_of(outcome), name=name, other=exercises.fit_of(mmod),
+               other_name=f"MMod{method}")

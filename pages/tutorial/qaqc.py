@@ -6,6 +6,7 @@ from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
 from lib.teach.qaqc import individuals_in_family, spread_models
 from ui import cache
+from ui import exercises
 from ui import mixed as ui
 from ui.tables import text_table
 from ui.widgets import people_picker, show_chart
@@ -63,3 +64,5 @@ absorb part of it; a line per **person** (`Sex:IndID`) absorbs most, leaving sma
 of about the same spread at every month. (lm's LReg gives each IndID *code* a line — two
 people each — so it cannot get there.)
 """)
+
+exercises.show("qaqc", fit=fit, name=name, spread=summary)

@@ -4,8 +4,9 @@ import streamlit as st
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.lmm_vs_lm import fixed_side_by_side, residual_variances
-from ui import mixed as ui
 from ui import cache
+from ui import exercises
+from ui import mixed as ui
 from ui.downloads import r_code
 from ui.tables import text_table
 from ui.widgets import show_chart
@@ -81,3 +82,5 @@ else:
         with a:
             r_code(r_call, "re_lm_r")
         b.code(py_call, language="python")
+
+exercises.show("random_effects", fit=exercises.fit_of(outcome), name=name)

@@ -4,6 +4,7 @@ import streamlit as st
 from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import comparison_notes
 from ui import cache
+from ui import exercises
 from ui import mixed as ui
 from ui.widgets import show_chart
 
@@ -71,3 +72,6 @@ family effect: `(1 + Time | FamID)` adds the **variance of the slopes** and the
 together because they are not independent — change a line's slope and, for the same
 points, its intercept changes too.
 """)
+
+exercises.show("random_regression", a=exercises.fit_of(out_a), name_a=name_a, b=exercises.fit_of(out_b),
+               name_b=name_b)

@@ -8,6 +8,7 @@ from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, coding_words
 from ui import cache
+from ui import exercises
 from ui import mixed as ui
 from ui.downloads import r_code
 from ui.tables import text_table
@@ -128,3 +129,5 @@ st.markdown("Switch the individual term between `IndID` and `Sex:IndID` and watc
             "and the variances change (the tutorial's fix, on the *Convergence* page, uses `Sex:IndID`).")
 real_default = mb.spec_from_formula(PER_CODE, True, "all")
 ui.chosen_model("vcreal", real_default, "MModInd", title="A random intercept per individual code")
+
+exercises.show("variance_components", naive=exercises.fit_of(naive), recoded=exercises.fit_of(fixed))

@@ -28,9 +28,9 @@ def test_sections_are_grouped_in_tutorial_order():
     sections = available_sections()
     assert sections[0].title == "Home"
     assert list(groups(list(SECTIONS))) == ["Start", "Linear models", "Mixed models", "Over time",
-                                           "Checking and beyond"]
+                                           "Checking and beyond", "Your own models"]
     # nothing directly in pages/: Streamlit's legacy mode would run it without app.py
-    assert all(s.page.startswith("pages/tutorial/") for s in SECTIONS)
+    assert all(s.page.startswith(("pages/tutorial/", "pages/workbench/")) for s in SECTIONS)
     assert not list((REPO / "pages").glob("*.py"))
 
 

@@ -38,7 +38,9 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def page():
+def chromium():
+    """Chromium with the app served on a loopback port (`.base_url`); skipped without Chromium or
+    playwright, unless REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure."""
     reason = _missing()
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
@@ -49,11 +51,21 @@ def page():
     # SVG, so that tick labels and marks are in the DOM (Streamlit draws large charts on canvas)
     with streamlit_server(env={RENDERER_VARIABLE: "svg"}) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(TIMEOUT_MS)
-        tab.base_url = url
-        yield tab
+        browser.base_url = url
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.base_url = chromium.base_url
+    # the home page first: until a session has run app.py's st.navigation, a deep link gets
+    # Streamlit's "Page not found" notice, whose modal makes the page inert to clicks
+    open_page(tab, "")
+    yield tab
+    tab.close()
 
 
 def open_page(tab, path: str, charts: int = 0) -> None:
@@ -115,6 +127,9 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
     ("convergence", "Model failed to converge with max|grad| = 0.0211755", 2),
     ("qaqc", "REML criterion at convergence: 17845.4", 4),
     ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace", 2),
+    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", None),
+    ("fixed_or_random", "For a balanced design the chance is known", None),
+    ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov", None),
 ])
 def test_page_renders_and_its_charts_show_their_data(page, path, key_text, charts):
     open_page(page, path, charts)
@@ -163,3 +178,23 @@ def test_bad_formula_shows_an_error_box_not_a_traceback(page):
     error.first.wait_for()
     assert "unknown column 'Weight'" in error.first.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.parametrize("path", ["pooling", "glmm_residuals"])
+def test_new_charts_are_drawn(page, path):
+    open_page(page, path)
+    page.get_by_text("Check yourself").first.wait_for()
+    page.locator(".vega-embed").first.wait_for()
+    assert page.locator(".vega-embed").count() >= 2
+    assert_no_error_box(page)
+
+
+def test_an_exercise_answers_in_the_browser(page):
+    """The random-effects page's parameter check: attr(logLik(MMod), "df") = 4 in R (seed_lme4.json)."""
+    open_page(page, "random_effects")
+    page.get_by_text("Checks solved: 0 of").first.wait_for()
+    box = page.get_by_placeholder("a number").first
+    box.fill("4")
+    box.press("Enter")
+    page.get_by_text("the df of logLik(MMod)", exact=False).first.wait_for()
+    page.get_by_text("Checks solved: 1 of").first.wait_for()

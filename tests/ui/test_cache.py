@@ -16,7 +16,7 @@ UNDERLYING = ("_fit_lmer", "_fit_lm", "lm", "design_count", "to_spec", "replay",
 
 def test_the_warm_up_computes_every_default_without_error(caplog):
     with caplog.at_level(logging.ERROR, logger=cache.__name__):
-        cache._run(cache._default_work())
+        cache.compute(cache.default_work())
     assert not [r for r in caplog.records if r.name == cache.__name__]
 
 
@@ -43,7 +43,7 @@ def computed(monkeypatch) -> list[str]:
 
 def test_after_the_warm_up_no_page_computes_anything(computed):
     """A first visit to any page on a warm server finds its fits, stories and charts made."""
-    cache._run(cache._default_work())
+    cache.compute(cache.default_work())
     computed.clear()
     for section in available_sections():
         at = AppTest.from_file(str(REPO / section.page), default_timeout=120).run()

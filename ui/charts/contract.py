@@ -60,9 +60,14 @@ def _units(view: Mapping, data: pd.DataFrame | None, derived: set[str],
     derived = derived | _derived(view)
     if "mark" in view:
         yield view, data, derived
-    for key in ("layer",):
-        for child in view.get(key, []):
-            yield from _units(child, data, derived, datasets)
+    for child in view.get("layer", []):
+        yield from _units(child, data, derived, datasets)
+    if "spec" in view:  # a facet's (or repeat's) inner view; the facet's own fields are checked with it
+        inner = view["spec"]
+        facet = view.get("facet", {})
+        facet = facet if "field" not in facet else {"facet": facet}
+        yield from _units({**inner, "encoding": {**inner.get("encoding", {}), **facet}} if "mark" in inner
+                          else inner, data, derived, datasets)
 
 
 def _groups(spec: Mapping) -> Iterator[Mapping]:

@@ -60,9 +60,15 @@ def usermeta() -> dict:
     return {"embedOptions": {"renderer": renderer}} if renderer in ("svg", "canvas") else {}
 
 
-def finish(chart: alt.TopLevelMixin, height: int, title: str | None = None) -> alt.TopLevelMixin:
-    """The theme applied to a finished chart: plot height, fit-x sizing, legends at the right."""
-    props = {"height": height, "autosize": AUTOSIZE}
+def finish(chart: alt.TopLevelMixin, height: int | None, title: str | None = None,
+           fit_width: bool = True) -> alt.TopLevelMixin:
+    """The theme applied to a finished chart: plot height, fit-x sizing, legends at the right.
+
+    fit_width=False keeps a chart's own width and height (a facet, or arrows whose angles are drawn
+    for a fixed size: ui/charts/pooling.py)."""
+    props = {"autosize": AUTOSIZE if fit_width else alt.AutoSizeParams(type="pad")}
+    if height is not None:
+        props["height"] = height
     if title is not None:
         props["title"] = alt.TitleParams(title, anchor="start")
     meta = usermeta()

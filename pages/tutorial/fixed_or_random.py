@@ -1,0 +1,139 @@
+"""Fixed or random? An experiment: simulate a one-way design many times, fit lm and lmer, compare."""
+import pandas as pd
+import streamlit as st
+
+from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design, replicate
+from lib.teach.fixed_or_random import binomial_band, replicate_frame, summarize
+from ui import exercises
+from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
+from ui.cache import experiment_results
+
+COUNTS = (20, 50, 100, 200, 500, 1000)
+
+st.title("Fixed or random? An experiment")
+st.markdown(
+    f"""
+The tutorial's rule of thumb — *random* when the groups stand for a larger population — can be
+tried out. Below, data are **simulated** with a known truth: `groups` groups drawn from a population
+of groups (group effects with SD *σ*<sub>group</sub>), each measured `n` times with residual SD *σ*.
+Each replicate is fitted two ways:
+
+- `lm({LM_FORMULA})`: the group as a **fixed** factor, a mean for each group;
+- `lmer({LMER_FORMULA})` by REML and by ML: the group as a **random** effect, one variance.
+
+Set the design, and the page repeats the experiment (seeded: the same settings give the same results).
+""", unsafe_allow_html=True)
+
+c1, c2, c3, c4 = st.columns(4)
+groups = c1.slider("Groups", 2, 30, 5, key="fr_groups")
+per_group = c2.slider("Observations per group", 2, 30, 4, key="fr_n")
+sd_group = c3.slider("Group SD σ_group", 0.0, 5.0, 1.0, 0.1, key="fr_sd_group")
+sd_resid = c4.slider("Residual SD σ", 0.1, 5.0, 2.0, 0.1, key="fr_sd_resid")
+c5, c6, c7 = st.columns([2, 1, 1.2])
+count = c5.select_slider("Replicates", COUNTS, value=100, key="fr_count")
+seed = int(c6.number_input("Seed", 1, 99999, 1, key="fr_seed"))
+design = Design(groups, per_group, sd_group, sd_resid)
+run_key = (design, seed)
+results = experiment_results(design, seed)
+
+
+def _pause(paused: bool) -> None:
+    st.session_state["fr_paused"] = run_key if paused else None
+
+
+paused = st.session_state.get("fr_paused") == run_key
+missing = [i for i in range(count) if i not in results]
+with c7:
+    st.button("Stop", key="fr_stop", on_click=_pause, args=(True,), disabled=not missing or paused,
+              help="Stop the simulation; what has run so far is kept")
+    st.button("Continue", key="fr_continue", on_click=_pause, args=(False,), disabled=not (missing and paused))
+if missing and not paused:
+    bar = st.progress(0.0, text="Simulating …")
+    done = count - len(missing)
+    for j, i in enumerate(missing, start=1):
+        results[i] = replicate(design, seed, i)
+        bar.progress((done + j) / count, text=f"Replicate {done + j} of {count}: simulated and fitted 3 times")
+    bar.empty()
+
+reps = [results[i] for i in range(count) if i in results]
+summary = summarize(design, reps) if reps else None
+if summary is None:
+    st.info("No replicates yet: press Continue.")
+else:
+    if len(reps) < count:
+        st.warning(f"Stopped after {len(reps)} of {count} replicates; the results below are of those.")
+    frame = replicate_frame(design, reps)
+
+    st.header("Does the interval recover the population mean?")
+    cov = pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
+                        "share": [summary.lm_coverage, summary.lmer_coverage]})
+    left, right = st.columns([1, 1.2])
+    left.altair_chart(coverage(cov), width="stretch")
+    right.markdown(
+        f"""
+The truth is a population of groups with mean {design.mean:g}. lm's interval covered it in
+**{summary.lm_coverage:.0%}** of {summary.replicates} replicates, lmer's in **{summary.lmer_coverage:.0%}**.
+
+lm answers a question about **these {groups} groups**: its standard error counts only the residual
+noise, as if the next study would measure the same groups again. When groups vary (σ<sub>group</sub> > 0)
+the mean of another set of groups differs by more than that, so lm's interval misses the population
+mean far more often than 5%. lmer's intercept is an estimate of the population mean; its Wald
+interval is a little too narrow with few groups (it ignores the uncertainty of the variance).
+""", unsafe_allow_html=True)
+
+    st.header("Whose group means are closer to the truth?")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("lm: RMSE of the group means", f"{summary.lm_rmse:.3f}")
+    m2.metric("lmer: RMSE of the group means", f"{summary.lmer_rmse:.3f}",
+              delta=f"{summary.lmer_rmse - summary.lm_rmse:+.3f}", delta_color="inverse")
+    m3.metric("lmer better in", f"{(frame['lmer RMSE'] < frame['lm RMSE']).mean():.0%} of replicates")
+    st.markdown("lm estimates each group by its own mean; lmer pulls each towards the overall mean "
+                "(partial pooling, the previous page). Over many replicates the pulled means are closer to "
+                "the true group means on average, most when groups are small and noisy.")
+
+    st.header("The group variance, with few groups")
+    theory = pd.DataFrame([
+        {"what": "REML", "source": "simulated", "share": summary.reml_singular},
+        {"what": "REML", "source": "theory", "share": summary.reml_singular_theory},
+        {"what": "ML", "source": "simulated", "share": summary.ml_singular},
+        {"what": "ML", "source": "theory", "share": summary.ml_singular_theory}])
+    a, b = st.columns([1, 1.3])
+    a.altair_chart(shares(theory, "Singular fits: group variance exactly 0"), width="content")
+    low, high = binomial_band(summary.reml_singular_theory, summary.replicates)
+    b.markdown(
+        f"""
+lmer estimated the group variance as **exactly 0** (a singular fit) in **{summary.reml_singular:.0%}**
+of the REML fits and **{summary.ml_singular:.0%}** of the ML fits. That happens whenever the group
+means differ less than their residual noise alone would make them: then the ANOVA estimate
+(MS<sub>group</sub> − MS<sub>resid</sub>)/n is negative (here in **{summary.anova_negative:.0%}** of
+replicates) and lmer stops at the boundary, 0.
+
+For a balanced design the chance is known: {summary.reml_singular_theory:.1%} for REML and
+{summary.ml_singular_theory:.1%} for ML (the ratio of the mean squares is a scaled F variable).
+With {summary.replicates} replicates the simulated REML share should fall between {low:.1%} and
+{high:.1%} about 95% of the time. A singular fit does not mean the groups are identical; with
+{groups} groups there is little information about their variance.
+""", unsafe_allow_html=True)
+    c, d = st.columns(2)
+    c.altair_chart(sd_histogram(frame, design.sd_group), width="stretch")
+    d.altair_chart(reml_vs_ml(frame), width="stretch")
+    st.markdown(
+        f"""
+**REML against ML.** The mean estimated group variance is **{summary.reml_mean_var:.3g}** by REML and
+**{summary.ml_mean_var:.3g}** by ML; the truth is {summary.true_var:.3g}. ML's estimate was the smaller in
+{summary.ml_below_reml:.0%} of replicates (equal when both are 0): ML treats the estimated mean as
+known, so it divides the spread of the {groups} group means by {groups} instead of {groups - 1}. The
+fewer the groups, the larger the difference — and the stronger the case for REML.
+""")
+    with st.expander("The estimates of every replicate"):
+        st.dataframe(frame, hide_index=True)
+    with st.expander("One replicate in R"):
+        st.code("library(lme4)\nset.seed(1)  # R's generator: other numbers than here, the same distribution\n"
+                f"J <- {groups}; n <- {per_group}\n"
+                "group <- factor(rep(seq_len(J), each = n))\n"
+                f"y <- {design.mean:g} + rnorm(J, 0, {sd_group:g})[group] + rnorm(J * n, 0, {sd_resid:g})\n"
+                f"summary(lm({LM_FORMULA}))\n"
+                f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
+                f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
+
+exercises.show("fixed_or_random", summary=summary)

@@ -1,0 +1,156 @@
+"""The partial-pooling, experiment and GLMM-residual pages, and the exercises every page ends with,
+under AppTest.
+
+Expected numbers: R's attr(logLik(MMod), "df") = 4 (shared/reference/seed_lme4.json) for the
+parameter check; nobs of a subsample is 270 people x the months kept; the months-of-18 model with
+(1 | FamID) is flagged as overdispersed (tests/engine/test_sim_residuals.py); the experiment's
+theoretical singular share is pf(1 / (1 + n sd_group^2 / sd^2), J - 1, J (n - 1)) in R.
+"""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.engine.oneway_experiment import Design
+from lib.teach.contents import REPO
+
+TIMEOUT = 120
+
+
+def run(page: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / f"{page}.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def exercise(at: AppTest, page: str, slot: str):
+    """The answer widget of a page's question in `slot` (its key carries the question's hash)."""
+    prefix = f"ex_{page}_{slot}_"
+    return next(w for w in list(at.number_input) + list(at.radio) if (w.key or "").startswith(prefix))
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.sidebar.markdown)
+
+
+# -- partial pooling ---------------------------------------------------------------------------
+
+def test_pooling_page_refits_on_sparser_data():
+    at = run("pooling")
+    assert metric(at, "rows in the fit") == "4,860" and metric(at, "levels of Sex:IndID") == "270"
+    at.radio(key="pp_group").set_value("FamID").run()
+    assert metric(at, "levels of FamID") == "8"
+    full = float(metric(at, "median arrow (intercept)"))
+    at.radio(key="pp_mode").set_value("times").run()
+    at.select_slider(key="pp_times").set_value(3).run()
+    assert not at.exception and metric(at, "rows in the fit") == f"{270 * 3:,}"
+    assert float(metric(at, "median arrow (intercept)")) > full
+    assert [t.label for t in at.tabs] == ["Sex:IndID", "FamID"]  # a caterpillar plot per grouping factor
+
+
+def test_pooling_page_says_when_the_data_cannot_carry_the_model():
+    """One month per person and a random line per person: lme4's check refuses, the page explains."""
+    at = run("pooling")
+    at.radio(key="pp_mode").set_value("times").run()
+    at.select_slider(key="pp_times").set_value(1).run()
+    assert not at.exception
+    assert any("number of observations" in e.value for e in at.error)
+
+
+def test_pooling_page_at_time_zero_is_one_dimensional():
+    at = run("pooling")
+    at.radio(key="pp_data").set_value("time0").run()
+    at.selectbox(key="pp_g1").set_value("(none)").run()
+    at.multiselect(key="pp_sl0").set_value([]).run()
+    assert not at.exception and metric(at, "levels of FamID") == "8"
+    assert "times" not in at.radio(key="pp_mode").options
+    at.radio(key="pp_mode").set_value("noise").run()
+    at.select_slider(key="pp_noise").set_value(4.0).run()
+    assert not at.exception and metric(at, "rows in the fit") == "270"
+
+
+def test_pooling_page_draws_people_in_one_dimension_without_time():
+    """IgG ~ Sex + (1 | FamID) + (1 | Sex:IndID) on all months: intercepts only, 270 people of 18 rows."""
+    at = run("pooling")
+    at.multiselect(key="pp_fixed").set_value(["Sex"]).run()
+    at.multiselect(key="pp_sl0").set_value([]).run()
+    at.multiselect(key="pp_sl1").set_value([]).run()
+    assert not at.exception and metric(at, "levels of Sex:IndID") == "270"
+    assert any("grey bar: the model's 95% range" in c.value for c in at.caption)
+
+
+# -- the experiment ------------------------------------------------------------------------------
+
+def test_experiment_runs_and_compares_with_theory():
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.select_slider(key="fr_count").set_value(20).run()
+    at.slider(key="fr_groups").set_value(3).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "For a balanced design the chance is known: 37.8% for REML" in text  # pf(1/2, 2, 9) = 0.3776
+    assert metric(at, "lmer better in").endswith("of replicates")
+
+
+def test_experiment_can_stop_and_continue():
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
+    at.session_state["fr_paused"] = (Design(5, 4, 1.0, 2.0), 77)  # as if Stop had been pressed
+    at.session_state["fr_seed"] = 77
+    at.run()
+    assert any("No replicates yet" in i.value for i in at.info)
+    at.button(key="fr_continue").click().run()
+    assert not at.exception and not at.info and metric(at, "lm: RMSE of the group means")
+
+
+# -- simulated residuals -------------------------------------------------------------------------
+
+def test_glmm_residual_page_flags_the_overdispersed_model():
+    at = run("glmm_residuals")
+    assert not [m for m in at.metric if m.delta == "flagged" and m.label == "dispersion"]
+    at.radio(key="gr_model").set_value("months").run()
+    assert next(m for m in at.metric if m.label == "dispersion").delta == "flagged"
+    exercise(at, "glmm_residuals", "dispersion").set_value("Yes").run()
+    assert at.success and at.success[0].value.startswith("Right.")
+    at.radio(key="gr_random_months").set_value("(1 | FamID) + (1 | Sex:IndID)").run()
+    at.radio(key="gr_how").set_value("unconditional").run()
+    assert not at.exception
+    assert next(m for m in at.metric if m.label == "dispersion").delta == "fine"
+
+
+# -- exercises ---------------------------------------------------------------------------------
+
+def test_an_exercise_grades_the_model_on_screen_and_counts_progress():
+    at = run("random_effects")
+    assert "Checks solved: 0 of 28" in sidebar_text(at)
+    exercise(at, "random_effects", "params").set_value(3).run()
+    assert at.error and at.error[0].value.startswith("Not quite.")
+    exercise(at, "random_effects", "params").set_value(4).run()  # attr(logLik(MMod), "df") = 4
+    assert at.success and "the df of `logLik(MMod)`" in at.success[0].value
+    assert "Checks solved: 1 of 28" in sidebar_text(at)
+    # another model, another question: (Sex | FamID) adds two parameters
+    at.multiselect(key="re_sl0").set_value(["Sex"]).run()
+    widget = exercise(at, "random_effects", "params")
+    assert widget.value is None and "MMod2" in " ".join(m.value for m in at.markdown)
+
+
+def test_progress_carries_across_pages():
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    exercise(at, "home", "contrasts").set_value(7).run()
+    at.switch_page("pages/tutorial/data.py").run()
+    assert not at.exception and "Checks solved: 1 of 28" in sidebar_text(at)
+    assert any("Home: 1/2" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize("page, slot, answer", [
+    ("fixed_effects", "error", "The model is coded correctly"),  # the default: Sex alone
+    ("multiple_factors", "lrt", "MMod2, and its p-value is conservative (too large)"),  # p = 0.0307 in R
+    ("ml_vs_reml", "larger", "REML"),  # VarCorr: 30.27 by REML, 26.44 by ML (seed_lme4.json)
+])
+def test_choice_exercises_on_existing_pages(page, slot, answer):
+    at = run(page)
+    exercise(at, page, slot).set_value(answer).run()
+    assert at.success and at.success[-1].value.startswith("Right.")

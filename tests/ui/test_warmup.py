@@ -1,0 +1,33 @@
+"""Start-up: app.py loads none of the engine before the first page; the warm-up thread imports the rest.
+
+Each check runs in a fresh interpreter, so that modules other tests imported do not count.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from lib.teach.contents import REPO
+from ui.warmup import imports_of
+
+HEAVY = ("pandas", "scipy.stats", "statsmodels", "altair", "lib.api")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which of HEAVY a fresh interpreter has loaded after running `code`."""
+    probe = f"{code}\nimport json, sys; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                         check=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_app_itself_imports_nothing_heavy():
+    # what the first page needs is the page's own business; app.py must not add to it
+    modules = [m for m in imports_of(REPO / "app.py") if m != "streamlit"]
+    code = "import importlib\nfor m in %r:\n    try: importlib.import_module(m)\n    except ImportError: pass" % modules
+    assert loaded_after(code) == []
+
+
+def test_the_warm_up_imports_what_the_other_pages_need():
+    assert loaded_after("from ui.warmup import _import_all; _import_all()") == list(HEAVY)

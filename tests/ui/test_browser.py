@@ -127,9 +127,9 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
     ("convergence", "Model failed to converge with max|grad| = 0.0211755", 2),
     ("qaqc", "REML criterion at convergence: 17845.4", 4),
     ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace", 2),
-    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", None),
-    ("fixed_or_random", "For a balanced design the chance is known", None),
-    ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov", None),
+    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", 3),
+    ("fixed_or_random", "For a balanced design the chance is known", 4),
+    ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov", 4),
 ])
 def test_page_renders_and_its_charts_show_their_data(page, path, key_text, charts):
     open_page(page, path, charts)

@@ -42,10 +42,12 @@ def wait_for_charts(page, timeout_ms: int = 60_000, count: int = 0) -> None:
 # What each chart drawn as SVG (CHART_RENDERER=svg, ui/charts/theme.py) shows: its title, every axis
 # (Vega's aria label names its scale: "... for a linear scale ...", "... for a discrete scale ...";
 # grid-only axes have none) with its number of tick labels, and for each panel the vertical extent of
-# its data marks on screen, in pixels.
+# its data marks on screen, in pixels; a chart in a tab not shown is only marked `hidden`.
 READ_CHARTS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(chart => {
   const svg = chart.querySelector('svg.marks');
   if (!svg) return {svg: false};
+  const box = chart.getBoundingClientRect();
+  if (box.width === 0 && box.height === 0) return {svg: true, hidden: true};  // in a tab not shown
   const title = [...svg.querySelectorAll('g.role-title text')].map(t => t.textContent).join(' ');
   const axes = [...svg.querySelectorAll('g.role-axis')].map(a => ({
     label: a.getAttribute('aria-label') || '',

@@ -154,6 +154,7 @@ def test_fixed_effects_page_time_point_changes_the_fit(lm_refs):
     ("IgG ~ Sex + os.system('ls')", "position"),
     ("IgG ~ Weight", "unknown column 'Weight'"),
     ("IgG ~", "ends too early"),
+    ("", "Type a formula first"),  # issue 15: an empty formula said "Cannot fit ``"
 ])
 def test_fixed_effects_page_reports_bad_formulas(formula, message):
     at = run("pages/tutorial/fixed_effects.py")

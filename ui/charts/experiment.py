@@ -41,7 +41,7 @@ def shares(table: pd.DataFrame, title: str) -> alt.FacetChart:
         y=alt.Y("share:Q", title="share of replicates", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("source:N", legend=None, scale=theme.model_scale(list(dict.fromkeys(table["source"])))),
         column=alt.Column("what:N", title=None),
-        tooltip=["what:N", "source:N", alt.Tooltip("share:Q", format=".1%")]).properties(width=180)
+        tooltip=["what:N", "source:N", alt.Tooltip("share:Q", format=".1%")]).properties(width=130)
     return theme.finish(chart, 240, title, fit_width=False)
 
 

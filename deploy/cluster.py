@@ -124,6 +124,7 @@ class Cluster:
     nginx: bool | None = None
     cookie_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     timeout: float = 60.0
+    extra_env: dict[str, str] = field(default_factory=dict)  # added to each replica's environment
     members: list[Replica] = field(default_factory=list)
     _nginx_proc: subprocess.Popen | None = None
     _dir: Path | None = None
@@ -141,7 +142,7 @@ class Cluster:
     def start(self) -> Cluster:
         self._dir = Path(tempfile.mkdtemp(prefix="lmm-cluster-"))
         self._dir.chmod(0o755)  # nginx's workers (nobody, when run as root) create files below
-        env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret}
+        env = {**os.environ, **self.extra_env, "STREAMLIT_SERVER_COOKIE_SECRET": self.cookie_secret}
         try:
             for _ in range(self.replicas):
                 self._start_replica(env)

@@ -2,8 +2,10 @@
 
 From shared/reference (optimum_lme4.json, seed_lme4.json), for each tutorial fit: lme4 1.1-31's
 printed summary at its default stop, its criterion and theta there, and the criterion at the optimum;
-and MModTime3 as R reads ImmuneData.csv (the tutorial's warning). The app reads only this file; tests
-re-run this script and compare (tests/test_lme4_reference.py).
+MModTime3 as R reads ImmuneData.csv (the tutorial's warning); and from tests/golden/lme4 (R's prints,
+made by make_golden.R) `IgG ~ Sex*Time + (1 + Time || FamID)`, where lme4's default stop lies 4.4 above
+the optimum: both prints, their criteria as printed, lme4's messages at its stop. The app reads only
+this file; tests re-run this script and compare (tests/data/test_lme4_reference.py).
 
     python -m tools.make_lme4_reference [--check]
 """
@@ -16,6 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "data" / "lme4_reference.json"
+GOLDEN = REPO / "tests" / "golden" / "lme4"
+OPTIMIZER_LINE = "optimizer (nloptwrap) convergence code: 0 (OK)"
 
 
 def shared_reference() -> Path:
@@ -38,7 +42,23 @@ def build() -> dict:
     out["fits"]["MModTime3_R_reading"] = {
         "crit": r_read["REMLcrit"], "logLik": r_read["logLik"], "theta": r_read["theta"],
         "messages": [r_read["conv_messages"]]}
+    out["fits"]["double_bar"] = printed_pair("double_bar")
     return out
+
+
+def printed_pair(name: str) -> dict:
+    """lme4's print at its default stop and at the optimum (R's golden texts), with the criteria as printed."""
+    stop = (GOLDEN / f"{name}.txt").read_text().rstrip("\n").splitlines()
+    optimum = (GOLDEN / f"{name}_optimum.txt").read_text().rstrip("\n").splitlines()
+    end = stop.index(OPTIMIZER_LINE)
+    return {"formula": stop[1].removeprefix("Formula: "), "printed": stop[:end + 1],
+            "optimum_printed": optimum, "crit": _criterion(stop), "optimum_crit": _criterion(optimum),
+            "messages": [m for m in stop[end + 1:] if m]}
+
+
+def _criterion(lines: list[str]) -> float:
+    line = next(x for x in lines if x.startswith(("REML criterion at convergence:", "deviance")))
+    return float(line.split(":")[1])
 
 
 def text() -> str:

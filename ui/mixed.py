@@ -1,28 +1,29 @@
 """Widgets and displays shared by the mixed-model pages.
 
 Pages stay thin: `model_chooser` turns widgets into a `ModelSpec`, `fit` gets the
-cached outcome of lmer for it, `show_fit` draws its lme4 summary, tidy tables, the
-calls that reproduce it and any lme4 message with its plain-words explanation, and
-`show_lrt` draws a likelihood-ratio table. Fits are cached by (formula, REML, slice
-name) in `st.cache_resource`, shared by every session.
+cached outcome of lmer for it (ui.cache), `show_fit` draws its lme4 summary (beside
+lme4 1.1-31's own for the tutorial's models), tidy tables, the calls that reproduce it
+with the files they read, and any lme4 message with its plain-words explanation, and
+`show_lrt` draws a likelihood-ratio table.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-import pandas as pd
 import streamlit as st
 
 from lib.api import anova, lrtest
 from lib.data.slices import MAIN_SLICES, slice_info
 from lib.engine.formula import FormulaError
-from lib.rprint.lme4_print import fixef_table as tidy_fixef
-from lib.rprint.lme4_print import lmer_summary
-from lib.rprint.lme4_print import varcorr_table as tidy_varcorr
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.explain import explain
-from lib.teach.fitting import Outcome, fit_lm, fit_lmer
+from lib.teach.fidelity import Lme4Comparison
+from lib.teach.fitting import Outcome
+from lib.teach.stopping import singularities
+from ui import cache
+from ui.downloads import r_code
+from ui.tables import text_table
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -30,17 +31,10 @@ BAR_LABELS = {"|": "| correlated", "||": "|| uncorrelated"}
 METHODS = ("REML", "ML")
 
 
-# -- cached computations -----------------------------------------------------------
+# -- fits (cached process-wide in ui.cache) ---------------------------------------------
 
-@st.cache_resource(max_entries=48, show_spinner="Fitting the model …")
-def fit(formula: str, REML: bool, data: str) -> Outcome:
-    """lmer on a named data slice; shared by all sessions; treat the result as read-only."""
-    return fit_lmer(formula, REML, data)
-
-
-@st.cache_resource(max_entries=12, show_spinner="Fitting the linear model …")
-def fit_linear(formula: str, data: str) -> Outcome:
-    return fit_lm(formula, data)
+fit = cache.fit_lmer
+fit_linear = cache.fit_lm
 
 
 def fit_spec(spec: mb.ModelSpec) -> Outcome:
@@ -129,21 +123,6 @@ def model_chooser(key: str, default: mb.ModelSpec, *, title: str = "Choose the m
 
 # -- displaying a fit ------------------------------------------------------------------
 
-def summary_text(fit_obj, data: str | None = None) -> str:
-    """summary(fit) in lme4's layout, with the data line naming the slice as the tutorial does."""
-    return lmer_summary(fit_obj, data_name=slice_info(data).r_name)
-
-
-def fixef_table(f) -> pd.DataFrame:
-    """Estimate, Std. Error and t value at the precision lme4 prints them."""
-    return tidy_fixef(f, formatted=True)
-
-
-def varcorr_table(f) -> pd.DataFrame:
-    """Groups, names, variances, standard deviations and correlations, lme4-formatted."""
-    return tidy_varcorr(f, formatted=True)
-
-
 def r_round1(x: float) -> str:
     """round(x, 1) as R prints it (7 significant digits: 36297, 1475.7)."""
     return format_signif(round(float(x), 1), 7)
@@ -154,10 +133,14 @@ def criterion_label(f) -> tuple[str, str]:
 
 
 def show_explanations(outcome: Outcome) -> None:
+    """lme4's messages with their plain words; for a singular fit, which term is singular and how."""
     for e in outcome.explanations:
         box = st.error if e.severity == "error" else st.warning
         box(f"**lme4 says:** {e.message}", icon=":material/warning:")
         st.info(e.markdown(), icon=":material/lightbulb:")
+        if e.kind == "singular" and outcome.ok:
+            for s in singularities(outcome.fit):
+                st.info(f"**In this fit:** {s.words()}.", icon=":material/info:")
 
 
 def show_failure(outcome: Outcome, name: str) -> None:
@@ -165,73 +148,96 @@ def show_failure(outcome: Outcome, name: str) -> None:
     st.info(explain(outcome.error or "").markdown(), icon=":material/lightbulb:")
 
 
-def show_calls(formula: str, REML: bool, data: str, name: str) -> None:
+def show_calls(formula: str, REML: bool, data: str, name: str, key: str) -> None:
+    """The R call (with the files it reads) beside the same fit with this app's lib."""
     r_col, py_col = st.columns(2)
     with r_col:
-        st.caption("The same fit in R (lme4)")
-        st.code(mb.lme4_call(formula, REML, data, name), language="r", wrap_lines=True)
+        st.caption("The same fit in R (lme4): runs as it stands beside the files below")
+        r_code(mb.lme4_call(formula, REML, data, name), f"{key}_r", data, wrap_lines=True)
     with py_col:
         st.caption("The same fit with this app's lib")
         st.code(mb.lib_call(formula, REML, data, name), language="python", wrap_lines=True)
 
 
-def show_calls_pair(formula: str, data: str, name: str) -> None:
+def show_calls_pair(formula: str, data: str, name: str, key: str) -> None:
     """The REML and ML calls of one model, R beside Python."""
     r_col, py_col = st.columns(2)
     with r_col:
         st.caption("Both fits in R (lme4)")
-        st.code(mb.lme4_call(formula, True, data, name) + "\n"
-                + mb.lme4_fit_lines(formula, False, data, f"{name}_ML"), language="r", wrap_lines=True)
+        r_code(mb.lme4_call(formula, True, data, name) + "\n" + mb.lme4_fit_lines(formula, False, data, f"{name}_ML"),
+               f"{key}_r", data, wrap_lines=True)
     with py_col:
         st.caption("Both fits with this app's lib")
         st.code(mb.lib_call(formula, True, data, name) + "\n"
                 + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
 
 
-def show_fit(outcome: Outcome, name: str, *, calls: bool = True, tables: bool = True) -> None:
-    """The fit of one model: messages, lme4's summary, tidy tables, reproducing calls."""
+def show_lme4_comparison(cmp: Lme4Comparison) -> None:
+    """Under a tutorial model's summary: how far lme4 stopped from this optimum, which digits differ."""
+    st.caption(f":material/compare_arrows: {cmp.sentence()}")
+    note = cmp.verdict_note()
+    if note:
+        st.info(note, icon=":material/compare_arrows:")
+    with st.expander(f"{cmp.name} as lme4 1.1-31 printed it, and the numbers that differ"):
+        if cmp.differences:
+            text_table(cmp.table())
+        st.code(f"> print(summary({cmp.name}), correlation = FALSE)  # lme4 1.1-31, at its own stop\n"
+                + cmp.lme4_printed, language=None)
+
+
+def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool = True,
+             tables: bool = True) -> None:
+    """The fit of one model: messages, lme4's summary (beside lme4's own for a tutorial model),
+    tidy tables, reproducing calls. `key` makes its download buttons unique on the page."""
+    key = key or name
     if not outcome.ok:
         show_failure(outcome, name)
         if calls:
-            show_calls(outcome.formula, outcome.REML, outcome.data, name)
+            show_calls(outcome.formula, outcome.REML, outcome.data, name, key)
         return
     f = outcome.fit
     show_explanations(outcome)
     left, right = st.columns([1.2, 1]) if tables else (st.container(), None)
+    summary, varcorr, fixef = cache.fit_texts(outcome.formula, outcome.REML, outcome.data)
     with left:
         st.caption(f"`summary({name})`, in lme4's layout")
-        st.code(summary_text(f, outcome.data), language=None, wrap_lines=True)
+        st.code(summary, language=None, wrap_lines=True)
+        cmp = cache.lme4_comparison(outcome.formula, outcome.REML, outcome.data)
+        if cmp is not None:
+            show_lme4_comparison(cmp)
     if right is not None:
         with right:
             crit_name, crit = criterion_label(f)
             vc = f.varcorr
             resid = float(vc.loc[vc["grp"] == "Residual", "vcov"].iloc[0])
-            m1, m2, m3 = st.columns(3)
-            m1.metric(crit_name, crit)
-            m2.metric("log-likelihood", f"{f.loglik:.2f}", help=f"df = {f.df}")
-            m3.metric("Residual variance", format_signif(resid, 4))
+            st.markdown(f"**{crit_name}** {crit} · **log-likelihood** {f.loglik:.2f} (df = {f.df}) · "
+                        f"**Residual variance** {format_signif(resid, 4)}")
             st.markdown("**Random effects** (variances and standard deviations)")
-            st.table(varcorr_table(f))
+            text_table(varcorr)
             st.markdown("**Fixed effects**")
-            st.table(fixef_table(f))
+            text_table(fixef)
             st.caption(f"{f.nobs} observations; groups: "
                        + ", ".join(f"{k} {v}" for k, v in f.ngrps.items())
                        + f"; fitted in {outcome.seconds:.2f} s")
     if calls:
-        show_calls(outcome.formula, outcome.REML, outcome.data, name)
+        show_calls(outcome.formula, outcome.REML, outcome.data, name, key)
 
 
-def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *,
+def chosen_model(key: str, default: mb.ModelSpec, name: str | None = None, *, custom: str = "model",
                  show: bool = True, **chooser) -> tuple[mb.ModelSpec | None, Outcome | None, str]:
-    """Chooser, fit and display in one: what most pages need for their model on screen."""
+    """Chooser, fit and display in one: what most pages need for their model on screen.
+
+    The model is called by the tutorial's name when it is one of the tutorial's models, by `name`
+    when it is the page's own default (not a tutorial model), and `custom` otherwise."""
     spec, problem = model_chooser(key, default, **chooser)
     if spec is None:
         st.info(explain(problem or "").markdown(), icon=":material/lightbulb:")
-        return None, None, name or "model"
-    label = mb.display_name(spec, name or "model")
+        return None, None, custom
+    own = name if name and name not in mb.TUTORIAL_FORMULAS and spec == default else custom
+    label = mb.display_name(spec, own)
     outcome = fit_spec(spec)
     if show:
-        show_fit(outcome, label)
+        show_fit(outcome, label, key=key)
     return spec, outcome, label
 
 
@@ -261,7 +267,7 @@ def show_lrt(outcomes: Sequence[Outcome], names: Sequence[str], call: str) -> ob
         st.error(f"No likelihood-ratio test: {e}")
         return None
     st.code(str(res), language=None)
-    st.table(res.formatted_table())
+    text_table(res.formatted_table())
     if res.note:
         st.warning(res.note, icon=":material/balance:")
     return res
@@ -282,7 +288,7 @@ def show_anova(a: Outcome, b: Outcome, names: Sequence[str], call: str) -> objec
         st.error(f"No anova(): {e}")
         return None
     st.code(str(res), language=None)
-    st.table(res.formatted_table())
+    text_table(res.formatted_table())
     return res
 
 

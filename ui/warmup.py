@@ -1,9 +1,12 @@
-"""Import what the pages import, once per process, in the background after the first page.
+"""Import what the pages import, then compute what they show, once per process, in the background
+after the first page.
 
 The first page of a cold server needs none of the engine (lib's public names load lazily), so
 it renders at once; meanwhile this thread imports the modules the other pages import (pandas,
 scipy, statsmodels, altair, the engine), so the student's second page does not pay for them.
 The list is read from the pages' own import statements, so a new page needs no entry here.
+Then it fills ui.cache with every page's default fits, stories and charts (ui.cache.compute_defaults),
+so that a first visit to any page on a warm server finds them made.
 """
 from __future__ import annotations
 
@@ -41,7 +44,14 @@ def _import_all() -> None:
             pass
 
 
+def _warm() -> None:
+    _import_all()
+    from ui import cache  # heavy: imported here, in this thread, after the rest
+
+    cache.compute_defaults()
+
+
 def warm_in_background() -> None:
-    """Start the import thread the first time it is called in this process; later calls return."""
+    """Start the warm-up thread the first time it is called in this process; later calls return."""
     if _started.acquire(blocking=False):
-        threading.Thread(target=_import_all, name="warm-imports", daemon=True).start()
+        threading.Thread(target=_warm, name="warm-up", daemon=True).start()

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.data.upload import UploadError, column_types, id_like, read_csv_bytes
-from lib.engine.formula import FormulaError, parse_formula, quote_name, term_text
+from lib.engine.formula import FormulaError, parse_formula, quote_name
 from lib.rprint.lme4_print import varcorr_table
 from lib.teach import workbench as wb
 from lib.teach.explain import explain

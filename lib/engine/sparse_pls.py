@@ -23,7 +23,7 @@ import qdldl
 import scipy.linalg as la
 import scipy.sparse as sp
 
-from lib.engine.pls import RandomEffectsMap
+from lib.engine.pls import PlsSystem, RandomEffectsMap
 from lib.engine.retrms import ReBlock
 
 
@@ -61,7 +61,7 @@ class SparsePls(RandomEffectsMap):
         super().__init__(blocks, X)
         starts = np.cumsum([0] + [b.q for b in blocks])
         pairs = [(i, j) for i in range(len(blocks)) for j in range(i, len(blocks))]
-        rows, cols, shapes = [], [], []
+        rows, cols = [], []
         raw = []
         for i, j in pairs:
             a, b = blocks[i], blocks[j]
@@ -222,11 +222,10 @@ def _selected_inverse(L: sp.csc_matrix, d: np.ndarray, perm: np.ndarray):
 DENSE_TRAILING_MAX = 2000
 
 
-def glmer_system(blocks: list[ReBlock], X: np.ndarray, y: np.ndarray) -> "PlsSystem | SparsePls":
+def glmer_system(blocks: list[ReBlock], X: np.ndarray, y: np.ndarray) -> PlsSystem | SparsePls:
     """The PLS system for glmer's PIRLS: the blocked factor, or the sparse one where that is dense
     and large, or the first term has fewer than two rows per level; one term keeps the blocked factor
     (adaptive quadrature reads its per-level factors)."""
-    from lib.engine.pls import PlsSystem
 
     n, first = X.shape[0], blocks[0]
     m = sum(b.q for b in blocks[1:]) + X.shape[1] + 1

@@ -6,15 +6,24 @@ import pandas as pd
 from lib.engine.lm import COEF_COLUMNS, QUANTILE_NAMES, LmFit
 from lib.rprint.lme4_print import deparse
 from lib.rprint.rformat import (
+    Cells,
+    coefmat_cells,
     format_c,
     format_pvalue,
     format_signif,
     print_coefmat,
     print_named,
     r_signif,
+    signif_legend,
     signif_stars,
     zapsmall,
 )
+
+
+def lm_anova_cells(fit: LmFit) -> Cells:
+    """anova(fit)'s table as R prints its cells (blank where R prints nothing, stars)."""
+    return coefmat_cells(fit.anova, digits=5, cs_ind=[], tst_ind=[3], zap_ind=[1, 2], has_pvalue=True,
+                         na_print="")
 
 
 def lm_call(fit: LmFit) -> str:
@@ -24,8 +33,8 @@ def lm_call(fit: LmFit) -> str:
 
 def lm_anova_text(fit: LmFit) -> str:
     """The text of R's print(anova(fit))."""
-    table = print_coefmat(fit.anova, digits=5, cs_ind=[], tst_ind=[3], zap_ind=[1, 2],
-                          has_pvalue=True, na_print="")
+    cells = lm_anova_cells(fit)
+    table = cells.text() + ("\n" + signif_legend() if cells.stars else "")
     return f"Analysis of Variance Table\n\nResponse: {fit.response}\n{table}"
 
 

@@ -90,3 +90,22 @@ def last_digit_costs(fit, rel_step: float = 1e-5) -> pd.DataFrame:
         rows.append({"quantity": what, "printed": cell.strip(), "value": value, "last-digit unit": unit,
                      "criterion rise for one unit": cost, "determined by the model": cost > LME4_STOP_GAP})
     return pd.DataFrame(rows)
+
+
+def digit_story(gap: float = LME4_STOP_GAP) -> str:
+    """What the determination table says (markdown)."""
+    return (f"Each number summary() prints moves as the variance parameters move. The table gives, for each, "
+            f"the least rise in the criterion that moves its **last printed digit by one unit**. lme4's default "
+            f"optimizer stops up to {gap:.0e} above the optimum (the tutorial's fits in the reference), so where "
+            f"that rise is smaller, the last digit is the optimizer's, not the model's: lme4 and this app can "
+            f"print it differently, and both are right about the model.")
+
+
+def digit_table(costs: pd.DataFrame) -> pd.DataFrame:
+    """last_digit_costs as text for a page."""
+    return pd.DataFrame({
+        "quantity": costs["quantity"], "printed": costs["printed"],
+        "last-digit unit": costs["last-digit unit"].map("{:g}".format),
+        "criterion rise for one unit": costs["criterion rise for one unit"].map("{:.1e}".format),
+        "determined by the model": costs["determined by the model"].map({True: "yes", False: "no"}),
+    })

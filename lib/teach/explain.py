@@ -35,7 +35,7 @@ def explain(message: str) -> Explanation:
     m = message.strip()
     if m.startswith("boundary (singular) fit"):
         return Explanation(
-            m, "singular", "warning", "Singular fit: a variance is estimated at zero",
+            m, "singular", "warning", "Singular fit: a variance at zero, or a correlation at ±1",
             "The best fit puts at least one random-effect variance at exactly zero (or makes a "
             "correlation between random effects +1 or -1). The data cannot tell that variance "
             "apart from none at all: the model is on the edge of its parameter space, so the "
@@ -43,7 +43,7 @@ def explain(message: str) -> Explanation:
             ("Look at the Random effects table: the term with variance 0 (or Corr ±1) is the one.",
              "Drop that term, or drop its correlation with `||` instead of `|`.",
              "Check how the grouping factor is coded: a code shared by different units "
-             "(e.g. IndID holding a brother and a sister) cannot carry a separate slope for each.",
+             "(e.g. an IndID code holding one female and one male) cannot carry a separate slope for each.",
              "Keep it if theory needs it: a zero variance is an estimate, not an error."))
     g = _GRAD.search(m)
     if g:

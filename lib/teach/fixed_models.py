@@ -53,3 +53,10 @@ def python_code(formula: str, time: int, famid_factor: bool) -> str:
         "print(fit.summary())",
         "print(fit.anova_text())",
     ])
+
+
+def fit_error(formula: str, error: Exception) -> str:
+    """What to show when a typed formula cannot be fitted (never an empty or raw message)."""
+    if not formula.strip():
+        return "Type a formula first: the response, `~`, then the terms, for example `IgG ~ Sex + FamID`."
+    return f"Cannot fit `{formula.strip()}`: {error}"

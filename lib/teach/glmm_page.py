@@ -232,3 +232,27 @@ def normal_misfit(formula: str = "Low ~ Sex * Time + (1 | FamID)") -> NormalMisf
                           "Low": d["Low"].astype(str).to_numpy(), "Time": d["Time"].to_numpy()})
     return NormalMisfit(frame, int(np.sum(fitted < 0)), int(np.sum(fitted > 1)), len(frame), formula)
 
+
+
+# -- nAGQ ------------------------------------------------------------------------------------
+
+def saturated_loglik(fit) -> float:
+    """The saturated model's log-likelihood (every mean at its observation): the family's aic() at mu = y."""
+    p = fit.problem
+    return -fit.family.aic(p.y, p.n, p.y, p.weights) / 2
+
+
+def agq_note(fit) -> str | None:
+    """Why logLik jumps between nAGQ = 1 and nAGQ > 1 for these data (None where it does not)."""
+    sat = saturated_loglik(fit)
+    if abs(sat) < 1e-9:
+        return None
+    scale = "relative to the saturated model" if fit.nAGQ > 1 else "in full"
+    return (f"**Why logLik depends on nAGQ here.** With nAGQ > 1, lme4 (and this app, as lme4 does) reports "
+            f"the log-likelihood relative to the saturated model: it sums deviance residuals, which leave out "
+            f"the saturated model's own log-likelihood, {sat:.3f} for these data (the "
+            f"{'binomial coefficients and ' if fit.family.family == 'binomial' else 'log(y!) terms and '}"
+            f"each observation's best possible fit). With nAGQ = 0 or 1 it is included. So logLik, AIC and BIC "
+            f"move by {abs(sat):.1f} between nAGQ = 1 and nAGQ > 1 while the estimates barely move: compare "
+            f"likelihoods only between fits with the same kind of nAGQ. This fit's logLik is {scale}. "
+            f"(For a 0/1 response the saturated log-likelihood is 0, and nothing jumps.)")

@@ -7,6 +7,23 @@ import numpy as np
 import pandas as pd
 
 from lib.data.immune import individual_labels
+from lib.teach import model_builder as mb
+
+# The models whose residual spread the QA/QC page compares: (label, kind, formula, REML, data slice).
+SpreadModel = tuple[str, str, str, bool, str]
+SPREAD_MODELS: tuple[SpreadModel, ...] = (
+    ("lm LReg (FamID*Time + IndID*Time)", "lm", mb.LM_FORMULAS["LReg"][0], False, "all"),
+    ("MModTime2 (1 + Time | FamID)", "lmer", mb.TUTORIAL_FORMULAS["MModTime2"][0], True, "all"),
+    ("MModTime4 (… + (1 + Time | Sex:IndID))", "lmer", mb.TUTORIAL_FORMULAS["MModTime4"][0], True, "all"),
+)
+
+
+def spread_models(formula: str, REML: bool, data: str, name: str) -> tuple[SpreadModel, ...]:
+    """The compared models, with the model on screen added when it is fitted to all times and not one of them."""
+    shown = mb.tutorial_name(formula, data)
+    if data != "all" or (shown in ("MModTime2", "MModTime4") and REML):
+        return SPREAD_MODELS
+    return SPREAD_MODELS + ((f"{name} (on screen)", "lmer", formula, REML, data),)
 
 
 def individuals_in_family(data: pd.DataFrame, family: str) -> list[str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lib.engine.profile_curves import reml_ml_curves
+from lib.rprint.rformat import format_numbers
+
 
 def side_by_side(reml_fit, ml_fit) -> pd.DataFrame:
     """Estimates of both fits: fixed effects and SEs, variances, SDs, likelihoods; ML/REML ratio."""
@@ -39,3 +42,26 @@ COMPARISONS = pd.DataFrame([
     ("Reporting the variance components", "REML",
      "REML does not bias variances down for the fixed effects it estimated."),
 ], columns=["comparison", "likelihood", "why"])
+
+
+def formatted_side_by_side(table: pd.DataFrame) -> pd.DataFrame:
+    """side_by_side's numbers as text: each REML/ML pair formatted together (R's format, 6 digits)."""
+    shown = table.copy()
+    pairs = [format_numbers([a, b], 6) for a, b in zip(table["REML"], table["ML"])]
+    shown["REML"] = [p[0].strip() for p in pairs]
+    shown["ML"] = [p[1].strip() for p in pairs]
+    shown["ML / REML"] = ["" if v != v else f"{v:.4f}" for v in table["ML / REML"]]
+    return shown
+
+
+def criterion_frames(formula: str, data: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The profiled REML and ML curves of a one-variance model, and each optimum as a row to mark.
+
+    curves: method, theta, criterion, sigma, sd, relative; optima: method, sd, theta, sigma,
+    criterion, relative (0) and a label.
+    """
+    curves, opts = reml_ml_curves(formula, data)
+    optima = pd.DataFrame([{"method": o.method, "sd": o.sd, "theta": o.theta, "sigma": o.sigma,
+                            "criterion": o.criterion, "relative": 0.0, "label": f"{o.method}: {o.sd:.3f}"}
+                           for o in opts])
+    return curves, optima

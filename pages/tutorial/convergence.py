@@ -1,27 +1,33 @@
-"""Convergence: MModTime3's message, the optimizer's trace, IndID 1's rows, the one-ulp story, and MModTime4."""
-import altair as alt
-import pandas as pd
+"""Convergence: where lme4's optimizer stops and where the optimum is; MModTime3's two verdicts in lme4,
+one here; a model where lme4 stops far off; why IndID cannot carry a slope; and the fix, MModTime4."""
 import streamlit as st
 
-from lib.data.slices import R_READ_TEXT, slice_frame
+from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
 from lib.teach.convergence_story import (
+    DOUBLE_BAR,
     GRAD_TOL,
     LME4_STOPS,
-    check_at,
+    far_stop,
+    far_stop_story,
     first_divergence,
     gradient_table,
-    lme4_trace,
+    one_ulp_story,
     print_data_frame,
-    relative_difference,
-    reported_grad,
+    readings_story,
+    readings_table,
+    replays_story,
+    two_people,
     verdict,
 )
+from lib.teach.determination import LME4_STOP_GAP, digit_story, digit_table
 from lib.teach.explain import explain
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import SEX_COLOURS, optimizer_trace
+from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Convergence")
 st.markdown(
@@ -32,141 +38,97 @@ individual intercepts and slopes and their correlation — not one line per pers
 """)
 ui.tutorial_note("`MModTime3 <- lmer(IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | IndID), "
                  "data=ImmuneDat)` → *Model failed to converge with max|grad| = 0.0211755 (tol = 0.002, component 1)*")
-
 spec, outcome, name = ui.chosen_model(
     "cv", mb.tutorial_spec("MModTime3"), "MModTime3", slices=("all", "all_r_read", "time0"),
-    title="The model — and which reading of ImmuneData.csv (flip row 781 here)")
+    title="The model — and which reading of ImmuneData.csv (row 781: see below)")
 
-st.header("What the optimizer did")
+st.header("Where lme4 stops, and where the optimum is")
 st.markdown(
     """
-`verbose=T` makes lme4 print the criterion at every evaluation of its search. Here it is as a
-plot: a steep fall over the first ~100 evaluations, then a long crawl with hardly any
-improvement — the search is wandering along a nearly flat ridge.
+`verbose=T` makes lme4 print the criterion at every evaluation of its search. lme4's optimizer
+(BOBYQA) stops when its steps become small, **not** when the criterion is at its minimum: on a flat
+criterion it can stop a little above it. This app takes its own path, with the criterion's exact
+gradient (L-BFGS, then Newton steps), to the optimum; lme4's checks, and the summary above, are those
+of the optimum. Below, lme4's path is replayed on this machine beside this app's, each evaluation
+drawn by how far above the optimum it is.
 """)
 if outcome is not None and outcome.ok:
-    trace = lme4_trace(outcome.fit)
-    full_chart, gap_chart = optimizer_trace(trace, f"{name}: REML criterion per evaluation")
-    c1, c2 = st.columns(2)
-    c1.altair_chart(full_chart, width="stretch")
-    c2.altair_chart(gap_chart, width="stretch")
-    best = trace["criterion"].min()
-    st.caption(f"{len(trace)} evaluations; best criterion {best:.6f}; last 100 evaluations improved it "
-               f"by {trace['criterion'].iloc[:-100].min() - best if len(trace) > 100 else float('nan'):.2e}.")
-    with st.expander("The trace as numbers (lme4's verbose output)"):
-        st.dataframe(trace, hide_index=True, height=300)
+    fit = outcome.fit
+    rp = cache.lme4_replay(outcome.formula, outcome.REML, outcome.data)
+    show_chart(cache.lme4_path_chart(outcome.formula, outcome.REML, outcome.data, name))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("lme4's path: evaluations", rp.evaluations)
+    m2.metric("lme4 stops above the optimum", f"{rp.gap:.2e}", help="criterion at lme4's stop minus the optimum's")
+    m3.metric("lme4's check where it stops", rp.check.verdict)
+    m4.metric("lme4's check at the optimum", verdict(list(fit.all_messages)))
+    st.caption("The replay depends on the last bits of every evaluation: another machine, another row order "
+               "or one unit in the last place of one value can stop it elsewhere, with another message. "
+               "The optimum does not move.")
+    with st.expander("How well does the model determine each number summary() prints?"):
+        st.markdown(digit_story(LME4_STOP_GAP))
+        text_table(digit_table(cache.digit_costs(outcome.formula, outcome.REML, outcome.data)))
+
+st.header("The tutorial's warning, and one unit in the last place")
+st.markdown(one_ulp_story())
+readings = [cache.mmodtime3_reading(key) for key in LME4_STOPS]
+text_table(readings_table(readings))
+st.markdown(readings_story(readings))
+for col, r in zip(st.columns(2), readings):
+    with col:
+        st.markdown(f"**lme4's check at lme4's point, on {r.stop.label}**")
+        st.metric("lme4's verdict", verdict([r.stop.message]))
+        if r.check.max_min_grad is not None and not r.check.singular:  # lme4 stops at "singular"
+            st.metric("max|grad| by lme4's check, here", format_signif(r.check.max_min_grad, 6),
+                      help=f"tolerance {GRAD_TOL:g}: max over parameters of min(|scaled gradient|, |gradient|)")
+        if r.check.messages[:1] == [r.stop.message]:
+            st.success("lme4's check, run here at lme4's point, gives lme4's message word for word.")
+        elif r.check.verdict == verdict([r.stop.message]):
+            st.info("Same verdict as lme4. The 6th digit of max|grad| is round-off: the finite-difference "
+                    "Hessian divides criterion differences of ~1e-11 by 1e-8, so one ulp of the criterion moves "
+                    "it. (lme4 itself gives 0.0211756 at the 15-digit theta stored in the reference.)")
+        st.dataframe(gradient_table(r.check).style.format("{:.6g}"))
+replays = {key: cache.lme4_replay(mb.TUTORIAL_FORMULAS["MModTime3"][0], True, key) for key in LME4_STOPS}
+st.markdown(replays_story(first_divergence(replays["all"].path, replays["all_r_read"].path),
+                          {key: rp.check.verdict for key, rp in replays.items()}))
+st.info(f"**In plain words.** Both messages are symptoms of one problem: IndID's slopes want to be an exact "
+        f"multiple of its intercepts (a correlation of 1), at the edge of what the model allows. Whether "
+        f"lme4 stops exactly on that edge (singular) or a hair off it (gradient warning) depends on the last "
+        f"bit of one number. What to do is the same either way: {explain(LME4_STOPS['all'].message).tries[2]}",
+        icon=":material/lightbulb:")
+
+st.header("When lme4 stops far from the optimum")
+far = far_stop()
+far_fit = cache.fit_lmer(DOUBLE_BAR, True, "all")
+far_replay = cache.lme4_replay(DOUBLE_BAR, True, "all")
+st.markdown(far_stop_story(far, far_replay.gap if far_replay else None,
+                           far_replay.check.verdict if far_replay else None))
+left, right = st.columns(2)
+with left:
+    st.caption("lme4 1.1-31's `summary()` at its default stop (R's print)")
+    st.code("> summary(m)  # lme4 1.1-31, its default fit\n" + far.printed + "\n" + "\n".join(far.messages),
+            language=None, wrap_lines=True)
+with right:
+    st.caption("This app's `summary()`: the optimum")
+    if far_fit.ok:
+        st.code("> print(m.summary())  # this app\n" + cache.fit_texts(DOUBLE_BAR, True, "all")[0], language=None,
+                wrap_lines=True)
 
 st.header("Why: one IndID code, two people")
 ui.tutorial_note('`Ind1 <- ImmuneDat %>% filter(IndID=="1"); print(Ind1)`')
-full = slice_frame("all")
-ind1 = full[full["IndID"].astype(str) == "1"]
+ind1, fams = two_people(slice_frame("all"), "1")
 left, right = st.columns([1, 1.2])
 with left:
     st.caption("`print(Ind1)`")
     st.code(print_data_frame(ind1), language=None, height=340)
 with right:
-    st.altair_chart(alt.Chart(ind1.assign(Sex=ind1["Sex"].astype(str), FamID=ind1["FamID"].astype(str)))
-                    .mark_point(filled=True, size=60).encode(
-                        x=alt.X("Time:Q", title="Month (Time)"),
-                        y=alt.Y("IgG:Q", title="IgG", scale=alt.Scale(zero=False)),
-                        color=alt.Color("Sex:N", scale=SEX_COLOURS),
-                        tooltip=["FamID:N", "IndID:N", "Sex:N", "Time:Q", alt.Tooltip("IgG:Q", format=".3f")])
-                    .properties(title="IndID 1: two people (colour = Sex)", height=320), width="stretch")
-fams = ind1.groupby(ind1["Sex"].astype(str), observed=True)["FamID"].first().astype(str).to_dict()
+    show_chart(cache.one_code_chart("1"))
 st.markdown(
     f"""
-Each IndID code holds **two people, one male and one female** — the tutorial calls them
-brother and sister, though in the data the two are often in different families (IndID 1's
-female is in family {fams.get('F', '?')}, its male in family {fams.get('M', '?')}). `(1 + Time | IndID)` asks for **one line per code**, i.e. one
-intercept and slope shared by two different people. This coding of IndID cannot carry a
+In ImmuneData, {cache.id_pairs('all').sentence()} (IndID 1's female is in family
+{fams.get('F', '?')}, its male in family {fams.get('M', '?')}). `(1 + Time | IndID)` asks for **one line per
+code**, i.e. one intercept and slope shared by two different people. This coding of IndID cannot carry a
 slope per code: the model is at the edge of what the data can estimate.
 """)
-
-st.header("The whole story: one value, one unit in the last place")
-st.markdown(
-    f"""
-The tutorial's message is not what lme4 says on the exact data. R's `read.csv` reads one of
-the 4,860 IgG values of ImmuneData.csv — row 781 (FamID 2, IndID 45, Time 3, M), written
-`{R_READ_TEXT}` — as **136.50846181521501**, one unit in the last place (ulp) above the
-correctly rounded **136.50846181521499** that pandas (and this app) reads. Every other model is
-unmoved. MModTime3 is not:
-
-- on **R's reading**, lme4 stops with *Model failed to converge with max|grad| = 0.0211755*;
-- on the **exact values**, lme4 ends with the IndID slope variance at **zero** and reports
-  *boundary (singular) fit*.
-
-Both say the same thing — this coding of IndID cannot carry a slope per code. The model sits on
-the edge of its parameter space, where the optimizer's stopping point is decided by rounding:
-R's own path on the two inputs is bit-identical for 210 evaluations and then diverges, and an
-engine running the same algorithm (like this app's) may stop at either verdict. Flip the reading
-in the model box above and refit to see this engine's verdict.
-""")
-
-
-@st.cache_data(max_entries=4, show_spinner="Re-running lme4's convergence check …")
-def lme4_check(data: str):
-    stop = LME4_STOPS[data]
-    res = check_at(slice_frame(data), stop.theta)
-    return res, gradient_table(res)
-
-
-rows = []
-details = {}
-for key, stop in LME4_STOPS.items():
-    res, grad = lme4_check(key)
-    ours = ui.fit(mb.TUTORIAL_FORMULAS["MModTime3"][0], True, key)
-    ours_msg = (ours.messages[0] if ours.messages else "no message") if ours.ok else f"no fit: {ours.error}"
-    rows.append({
-        "input": stop.label,
-        "lme4's message": stop.message,
-        "lme4's check, evaluated here at lme4's theta": res.messages[0] if res.messages else "no message",
-        "this engine's own fit": ours_msg,
-        "IndID.Time theta (lme4 → here)":
-            f"{stop.theta[2]:.6g} → {ours.fit.theta.iloc[2]:.6g}" if ours.ok else f"{stop.theta[2]:.6g}",
-    })
-    details[key] = (stop, res, grad, ours)
-table = pd.DataFrame(rows).set_index("input")
-st.table(table)
-
-c1, c2 = st.columns(2)
-for col, key in zip((c1, c2), LME4_STOPS):
-    stop, res, grad, ours = details[key]
-    with col:
-        st.markdown(f"**At lme4's stopping point on {stop.label}**")
-        st.metric("lme4's verdict", verdict([stop.message]))
-        if res.max_min_grad is not None:
-            skipped = " (lme4 stops at 'singular' and never checks it)" if res.singular else ""
-            st.metric("max|grad| by lme4's check, here" + skipped, format_signif(res.max_min_grad, 6),
-                      help=f"tolerance {GRAD_TOL:g}: max over parameters of min(|scaled gradient|, |gradient|)")
-        same = res.messages[:1] == [stop.message]
-        lme4_grad = reported_grad(stop.message)
-        if same:
-            st.success("lme4's check, evaluated with this engine's criterion, gives lme4's message word for word.")
-        elif verdict(res.messages) == verdict([stop.message]):
-            rel = relative_difference(res.max_min_grad, lme4_grad) if lme4_grad and res.max_min_grad else None
-            st.info("Same verdict as lme4" + (f"; max|grad| agrees to a relative {rel:.0e} "
-                    f"({format_signif(res.max_min_grad, 6)} here, {lme4_grad:g} in lme4's message). The 6th "
-                    "digit is round-off: the finite-difference Hessian divides criterion differences of "
-                    "~1e-11 by 1e-8, so one ulp of the criterion moves it. (lme4 itself gives 0.0211756 "
-                    "at the 15-digit theta stored in the reference, 0.0211755 at its unrounded optimum.)" if rel is not None else "."))
-        else:
-            st.warning(f"Here the check says: {res.messages[0] if res.messages else 'nothing'}")
-        st.dataframe(grad.style.format("{:.6g}"))
-
-if all(d[3].ok for d in details.values()):
-    (_, _, _, a), (_, _, _, b) = details["all"], details["all_r_read"]
-    div = first_divergence(a.fit.trace, b.fit.trace)
-    st.markdown(
-        f"""
-**This engine** on the two inputs: {verdict(a.messages)} (exact) and {verdict(b.messages)} (R's
-reading); its two optimizer paths are {'identical throughout' if div is None else
-f'identical for {div - 1} evaluations, then diverge'}. lme4's own paths split after 210.
-""")
-ex = explain(LME4_STOPS["all"].message)
-st.info(f"**In plain words.** Both messages are symptoms of one problem: the IndID slope variance "
-        f"wants to be zero. Whether the optimizer lands exactly on zero (singular) or stops a hair "
-        f"above it on a flat ridge (gradient warning) depends on the last bit of one number. "
-        f"What to do is the same either way: {ex.tries[2]}", icon=":material/lightbulb:")
 
 st.header("The fix: a unique code per person")
 st.markdown(
@@ -191,4 +153,4 @@ if out4 is not None:
                     "better. Fixed effects: the overall intercept and slope (Time), the males' "
                     "deviation in intercept (SexM) and in slope (SexM:Time).")
 
-exercises.show("convergence", fit=exercises.fit_of(out4), name=name4, data=full)
+exercises.show("convergence", fit=exercises.fit_of(out4), name=name4, data=slice_frame("all"))

@@ -9,10 +9,12 @@ from lib.data.immune import (
     to_wide,
 )
 from lib.rprint.rstr import str_summary
+from ui import cache
 from ui import exercises
-from ui.charts.immune import igg_by_family, igg_over_time
+from ui.widgets import people_picker, show_chart
 
 raw, prepared = load_raw(), load_prepared()
+pairs = cache.id_pairs("all")
 
 st.title("Data and repeated measures")
 st.markdown(
@@ -21,7 +23,7 @@ Each row is **one person at one month**: {len(raw):,} rows =
 {raw[['IndID', 'Sex']].drop_duplicates().shape[0]} people × {raw['Time'].nunique()} months.
 
 * **FamID**: the person's extended family (same maternal grandparents), 1 to 8
-* **IndID**: a code per person — but each code is shared by a **brother and a sister**
+* **IndID**: an ID code — but {pairs.sentence()}
 * **Time**: month of measurement, 0 to 17
 * **Sex**: F or M
 * **IgG**: concentration of immunoglobulin G in the blood
@@ -54,13 +56,12 @@ st.header("Individuals per family at month 0")
 st.dataframe(individuals_per_family(raw), hide_index=True)
 st.markdown("The families are **unbalanced**: between 26 and 41 people each. People of one "
             "family are alike, as the plot shows:")
-st.altair_chart(igg_by_family(raw), width="stretch")
+show_chart(cache.family_tick_chart())
 
 st.header("IgG over time")
 choices = individual_choices(raw)
-chosen = st.multiselect("People to highlight (IndID-Sex)", choices, default=choices[:4],
-                        key="individuals")
-st.altair_chart(igg_over_time(raw, chosen), width="stretch")
+chosen = people_picker("People to highlight (IndID-Sex)", choices, choices[:4], key="individuals")
+show_chart(cache.people_over_time_chart(tuple(chosen)))
 st.markdown(
     """
 **Why the rows are not independent.** The 18 measurements of one person lie on one curve:

@@ -1,37 +1,17 @@
 """Fixed effects: lm() at one month, the FamID coding error, and the parameter count over time."""
 import streamlit as st
 
-from lib.api import LmModel as LmFit
-from lib.api import lm
-from lib.data.immune import load_prepared
 from lib.engine.formula import FormulaError
-from lib.teach.fixed_models import (
-    build_formula,
-    data_at,
-    data_label,
-    python_code,
-    r_code,
-)
-from lib.teach.param_count import (
-    MAX_DEGREE,
-    crossed_formula,
-    design_count,
-    tutorial_items,
-)
+from lib.rprint.lm_print import coef_table_with_stars, lm_anova_cells
+from lib.teach.fixed_models import build_formula, fit_error, python_code, r_code
+from lib.teach.param_count import MAX_DEGREE, crossed_formula, tutorial_items
+from ui import cache
 from ui import exercises
+from ui.downloads import r_code as show_r_code
+from ui.tables import text_table
 
 FACTOR, INTEGER = "a factor (after as.factor)", "an integer (as read.csv reads it)"
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def fit(formula: str, time: int, famid_factor: bool) -> LmFit:
-    return lm(formula, data_at(time, famid_factor), data_label(time))
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def crossed_count(degree: int) -> int:
-    return design_count(load_prepared(), degree)
-
+fit = cache.fixed_lm
 
 st.title("Fixed effects")
 st.markdown(
@@ -61,7 +41,7 @@ if st.toggle("Write the formula myself", key="own_formula"):
 try:
     model = fit(formula, time, famid_factor)
 except (FormulaError, ValueError) as err:
-    st.error(f"Cannot fit `{formula}`: {err}")
+    st.error(fit_error(formula, err))
     st.stop()
 
 st.markdown(f"**The model:** `{model.call}`")
@@ -70,19 +50,20 @@ with text_tab:
     st.code(f"> summary(fit)\n\n{model.summary()}\n\n> anova(fit)\n{model.anova_text()}",
             language=None)
 with tables_tab:
-    st.markdown(f"**Coefficients** ({len(model.coef_names)})")
-    st.dataframe(model.coefficients, column_config={
+    st.markdown(f"**Coefficients** ({len(model.coef_names)}; stars as R prints them)")
+    st.dataframe(coef_table_with_stars(model), column_config={
         "Estimate": st.column_config.NumberColumn(format="%.4f"),
         "Std. Error": st.column_config.NumberColumn(format="%.4f"),
         "t value": st.column_config.NumberColumn(format="%.3f"),
         "Pr(>|t|)": st.column_config.NumberColumn(format="%.3g"),
+        "signif": st.column_config.TextColumn("", help="R's significance codes: *** < 0.001 < ** < 0.01 "
+                                                   "< * < 0.05 < . < 0.1"),
     })
     st.markdown("**Fit**")
     st.dataframe(model.fit_statistics(), column_config={
         "value": st.column_config.NumberColumn(format="%.5g")})
-    st.markdown("**Sequential (type I) analysis of variance**")
-    st.dataframe(model.anova, column_config={
-        c: st.column_config.NumberColumn(format="%.5g") for c in model.anova.columns})
+    st.markdown("**Sequential (type I) analysis of variance**, as `anova(fit)` prints it")
+    text_table(lm_anova_cells(model).frame())
 
 uses_famid = "FamID" in " ".join(model.coef_names)
 if uses_famid and not famid_factor:
@@ -99,7 +80,7 @@ elif uses_famid:
             "are each family's difference from it.")
 
 st.subheader("The same in R, and with this app's lib")
-st.code(r_code(formula, time, famid_factor), language="r")
+show_r_code(r_code(formula, time, famid_factor), "fx_r")
 st.code(python_code(formula, time, famid_factor), language="python")
 
 st.header("How many parameters would fixed effects need over time?")
@@ -114,7 +95,7 @@ degree = st.slider("Powers of Time (1 = straight line, 2 = quadratic curve)", 0,
                    key="degree")
 items = tutorial_items(n_families=8, degree=degree)
 st.dataframe(items, hide_index=True)
-total, full = int(items["parameters"].sum()), crossed_count(degree)
+total, full = int(items["parameters"].sum()), cache.crossed_count(degree)
 st.markdown(
     f"""
 That is **{total} parameters** (the tutorial's text says "That's 30 parameters!" for the

@@ -6,7 +6,7 @@ from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design, repli
 from lib.teach.fixed_or_random import binomial_band, replicate_frame, summarize
 from ui import exercises
 from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
-from ui.refit_cache import experiment_results
+from ui.cache import experiment_results
 
 COUNTS = (20, 50, 100, 200, 500, 1000)
 

@@ -4,24 +4,12 @@ import streamlit as st
 from lib.api import anova
 from lib.engine.family import LINKS
 from lib.teach import glmm_page as gp
-from lib.teach.fitting import Outcome
+from ui import cache
 from ui import exercises
-from ui.charts.immune import glmm_predictions, normal_model_residuals
+from ui.downloads import r_code
+from ui.widgets import show_chart
 
-
-@st.cache_resource(max_entries=24, show_spinner="Fitting the model (glmer) …")
-def fit(key: str, family: str, link: str, terms: tuple, nAGQ: int) -> Outcome:
-    return gp.fit_glmm(key, family, link, terms, nAGQ)
-
-
-@st.cache_resource(max_entries=2, show_spinner="Fitting a normal model to the 0/1 outcome …")
-def misfit() -> gp.NormalMisfit:
-    return gp.normal_misfit()
-
-
-@st.cache_data(max_entries=24, show_spinner=False)
-def predictions(key: str, family: str, link: str, terms: tuple, nAGQ: int):
-    return gp.prediction_frame(fit(key, family, link, terms, nAGQ).fit, key), gp.observed_frame(key)
+fit = cache.fit_glmm
 
 
 def reset_for_model() -> None:
@@ -42,7 +30,7 @@ the distribution (binomial, Poisson) instead of a separate residual variance.
 """)
 
 st.header("Why a normal residual does not fit a 0/1 outcome")
-nm = misfit()
+nm = cache.glmm_misfit()
 st.markdown(
     f"""
 Fit the linear mixed model `lmer({nm.formula})` to the 0/1 outcome anyway. Each
@@ -54,8 +42,7 @@ a, b, c = st.columns(3)
 a.metric("Fitted values below 0", f"{nm.below0} of {nm.n}")
 b.metric("Fitted values above 1", f"{nm.above1} of {nm.n}")
 c.metric("Distinct residual bands", "2")
-st.altair_chart(normal_model_residuals(nm.frame, "lmer on Low: residuals against fitted values"),
-                width="stretch")
+show_chart(cache.misfit_chart())
 
 st.header("Fit a generalized mixed model")
 if "glmm_model" not in st.session_state:
@@ -69,7 +56,9 @@ with left:
     terms = st.multiselect("Fixed terms", list(model.terms), default=list(model.default_terms),
                            key=f"glmm_terms_{key}")
 with right:
-    family = st.selectbox("Family", list(gp.FAMILIES), key="glmm_family")
+    family = st.selectbox("Distribution (R's `family =` argument)", list(gp.FAMILIES), key="glmm_family",
+                          help="The distribution of the response, binomial or Poisson: not FamID's families. "
+                               "The grouping factor is in the formula, `(1 | FamID)` or `(1 | Site)`.")
     links = list(LINKS[family])
     if st.session_state.get("glmm_link") not in links:
         st.session_state["glmm_link"] = links[0]
@@ -93,6 +82,12 @@ st.caption("summary() prints −2 logLik in its *deviance* column (and anova() u
            "`deviance()` of a glmer fit is the sum of squared deviance residuals, a different number.")
 for m in g.all_messages:
     st.warning(f"lme4: {m}")
+agq = gp.agq_note(g)
+if agq and nagq > 1:
+    st.info(agq, icon=":material/lightbulb:")
+elif agq:
+    st.caption(f"With nAGQ > 1 this logLik would move by {abs(gp.saturated_loglik(g)):.1f}: lme4 then reports "
+               "it relative to the saturated model (choose nAGQ = 3 to see why).")
 
 out_tab, tables_tab = st.tabs(["R output", "Tables"])
 with out_tab:
@@ -114,16 +109,11 @@ with tables_tab:
         c: st.column_config.NumberColumn(format="%.4f") for c in ("Variance", "Std.Dev.")})
 
 st.header("Predicted means per group")
-pred, observed = predictions(key, family, link, terms, nagq)
+sex = "both"
 if model.x == "Time":
     sex = st.radio("Show", ["F", "M", "both"], horizontal=True, key="glmm_sex",
                    format_func=lambda s: {"F": "females", "M": "males", "both": "both sexes (dashed: M)"}[s])
-    pred, observed = gp.for_sex(pred, sex), gp.for_sex(observed, sex)
-y_title = "Expected count" if g.family.family == "poisson" else "Probability of low IgG"
-x_title = {"Time": "Month (Time)", "Dose": "Dose", "Sex": "Sex"}[model.x]
-st.altair_chart(glmm_predictions(pred, observed, x_title, y_title, model.group,
-                                 f"predict(fit, type = \"response\") per {model.group}; black: "
-                                 "population (re.form = NA); dots: observed"), width="stretch")
+show_chart(cache.glmm_prediction_chart(key, family, link, terms, nagq, sex))
 st.markdown(
     f"""
 Each {model.group} has its own curve: the random intercept shifts the curve on the
@@ -141,8 +131,9 @@ if key == "binary" and "Sex:Time" in terms:
 
 st.header("The calls")
 a, b = st.columns(2)
-a.markdown("**R (lme4)**")
-a.code(gp.r_code(model, outcome.formula, family, link, nagq), language="r")
+a.markdown("**R (lme4)**: runs as it stands beside the files below")
+with a:
+    r_code(gp.r_code(model, outcome.formula, family, link, nagq), "glmm_r")
 b.markdown("**Python (this app's lib)**")
 b.code(gp.py_code(model, outcome.formula, family, link, nagq), language="python")
 

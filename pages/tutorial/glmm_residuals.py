@@ -11,13 +11,14 @@ from lib.teach import glmm_residuals as gr
 from lib.teach.glmm_page import MODELS
 from ui import exercises
 from ui import mixed as ui
+from ui.downloads import r_code
 from ui.charts.sim_residuals import (
     dispersion_histogram,
     residual_histogram,
     residuals_vs_predicted,
 )
 from ui.charts.sim_residuals import uniform_qq as uniform_qq_chart
-from ui.refit_cache import glmm_checks, glmm_fit
+from ui.cache import glmm_checks, glmm_fit
 
 st.title("GLMM residuals")
 st.markdown(
@@ -90,9 +91,9 @@ else:
         "extra variation is then part of the model. (Simulating with the fitted observation-level effects "
         "reproduces each observation too well, and the residuals crowd around 0.5.)",
         icon=":material/lightbulb:")
-    st.code(f"library(lme4); library(DHARMa)\n{model.r_setup}\n"
-            f"fit <- glmer({outcome.formula}, data = {model.data_name}, family = {model.family})\n"
-            f'res <- simulateResiduals(fit, n = {nsim}, simulateREs = "{how}")  # DHARMa 0.5' 
-            + "\nplot(res); testDispersion(res); testUniformity(res); testOutliers(res)", language="r")
+    r_code(f"library(lme4); library(DHARMa)\n{model.r_setup}\n"
+           f"fit <- glmer({outcome.formula}, data = {model.data_name}, family = {model.family})\n"
+           f'res <- simulateResiduals(fit, n = {nsim}, simulateREs = "{how}")  # DHARMa 0.5'
+           + "\nplot(res); testDispersion(res); testUniformity(res); testOutliers(res)", "gr_r")
 
 exercises.show("glmm_residuals", checks=checks, name="fit")

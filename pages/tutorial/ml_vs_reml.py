@@ -1,15 +1,13 @@
 """ML vs REML: one model by both, why REML's variances are larger, and the two criteria as curves."""
-import pandas as pd
 import streamlit as st
 
-from lib.data.slices import slice_frame
-from lib.engine.profile_curves import reml_ml_curves
-from lib.rprint.rformat import format_numbers
 from lib.teach import model_builder as mb
-from lib.teach.reml_ml import COMPARISONS, side_by_side
+from lib.teach.reml_ml import COMPARISONS, formatted_side_by_side, side_by_side
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import criterion_curves
+from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("ML vs REML")
 st.markdown(
@@ -33,14 +31,8 @@ ml = ui.fit(formula, False, spec.data)
 base = mb.display_name(spec.with_(REML=True), "model")
 
 if reml.ok and ml.ok:
-    table = side_by_side(reml.fit, ml.fit)
-    shown = table.copy()
-    pairs = [format_numbers([a, b], 6) for a, b in zip(table["REML"], table["ML"])]
-    shown["REML"] = [p[0].strip() for p in pairs]
-    shown["ML"] = [p[1].strip() for p in pairs]
-    shown["ML / REML"] = ["" if v != v else f"{v:.4f}" for v in table["ML / REML"]]
     st.subheader("Estimates side by side")
-    st.table(shown)
+    text_table(formatted_side_by_side(side_by_side(reml.fit, ml.fit)))
     n, p = reml.fit.nobs, len(reml.fit.fixef)
     vc_r, vc_m = reml.fit.varcorr, ml.fit.varcorr
     res_r = float(vc_r.loc[vc_r["grp"] == "Residual", "vcov"].iloc[0])
@@ -63,10 +55,10 @@ with left:
 with right:
     st.subheader(f"By ML: `{base}_ML`")
     ui.show_fit(ml, f"{base}_ML", tables=False, calls=False)
-ui.show_calls_pair(formula, spec.data, base)
+ui.show_calls_pair(formula, spec.data, base, key="mr")
 
 st.header("Which likelihood does a comparison need?")
-st.table(COMPARISONS.set_index("comparison"))
+text_table(COMPARISONS.set_index("comparison"))
 
 st.header("The two criteria as curves")
 single = reml.ok and len(reml.fit.theta) == 1
@@ -76,16 +68,7 @@ if not single:
                "the tutorial's MMod (one variance: FamID).")
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating the criteria over a grid …")
-def curves_for(formula: str, data: str):
-    curves, opts = reml_ml_curves(formula, slice_frame(data))
-    optima = pd.DataFrame([{"method": o.method, "sd": o.sd, "theta": o.theta, "sigma": o.sigma,
-                            "criterion": o.criterion, "relative": 0.0,
-                            "label": f"{o.method}: {o.sd:.3f}"} for o in opts])
-    return curves, optima
-
-
-curves, optima = curves_for(curve_formula, curve_data)
+curves, optima = cache.criterion_curves(curve_formula, curve_data)
 group = mb.random_groups(curve_formula)[0]
 st.markdown(
     f"""
@@ -97,7 +80,7 @@ curves are shifted so that each minimum is 0. The diamonds are lme4's estimates.
 """, unsafe_allow_html=True)
 zoom = st.toggle("Zoom on the optima", value=True, key="mr_zoom",
                  help="Off: the whole grid from θ = 0, where the criteria are far higher")
-st.altair_chart(criterion_curves(curves, optima, y_max=6.0 if zoom else None), width="stretch")
+show_chart(cache.criterion_chart(curve_formula, curve_data, zoom))
 cols = st.columns(4)
 for col, (_, o) in zip(cols, optima.iterrows()):
     col.metric(f"{o['method']}: SD of {group} at the optimum", f"{o['sd']:.4g}",

@@ -18,7 +18,7 @@ from ui import exercises
 from ui import mixed as ui
 from ui.charts.pooling import caterpillar as caterpillar_chart
 from ui.charts.pooling import pooling_plane, pooling_slopes
-from ui.refit_cache import pooling_view, scaled_fit
+from ui.cache import pooling_view, scaled_fit
 
 st.title("Partial pooling")
 st.markdown(

@@ -1,19 +1,15 @@
 """QA/QC: residuals of the model on screen, per-individual lines, and residual spread over time."""
 import streamlit as st
 
-from lib.data.immune import individual_labels
+from lib.data.immune import individual_choices
 from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
-from lib.teach.qaqc import individual_frame, individuals_in_family, spread_summary
-from lib.teach.qaqc import residual_spread as spread_table
+from lib.teach.qaqc import individuals_in_family, spread_models
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import (
-    individual_fits,
-    qq_plot,
-    residual_spread,
-    residuals_vs_fitted,
-)
+from ui.tables import text_table
+from ui.widgets import people_picker, show_chart
 
 st.title("QA/QC")
 st.markdown(
@@ -30,41 +26,26 @@ if outcome is None or not outcome.ok:
 fit = outcome.fit
 data = slice_frame(outcome.data)
 
-
-@st.cache_resource(max_entries=8, show_spinner="Drawing the residual plots …")
-def residual_charts(formula: str, REML: bool, data_name: str, label: str):
-    f = ui.fit(formula, REML, data_name).fit
-    d = slice_frame(data_name)
-    r = f.residuals()
-    return (residuals_vs_fitted(d, f.fitted, r, f"{label}: residuals against fitted values"),
-            qq_plot(r, f"{label}: normal QQ plot of the residuals"))
-
-
 st.header("Residuals of the model on screen")
-rf, qq = residual_charts(outcome.formula, outcome.REML, outcome.data, name)
+rf, qq = cache.residual_charts(outcome.formula, outcome.REML, outcome.data, name)
 a, b = st.columns(2)
-a.altair_chart(rf, width="stretch")
-b.altair_chart(qq, width="stretch")
+show_chart(rf, a)
+show_chart(qq, b)
 q = fit.scaled_resid_quantiles
 st.caption("Scaled residuals (Pearson / σ): min {:.4f}, 1Q {:.4f}, median {:.4f}, 3Q {:.4f}, max {:.4f} — "
            "the summary's *Scaled residuals* line.".format(*q))
 
 st.header("Each individual's line")
-labels = individual_labels(data)
-everyone = sorted(labels.unique(), key=lambda s: (int(s.split("-")[0]), s))
 how = st.radio("Choose", ["Individuals", "A whole family"], horizontal=True, key="qa_how")
 if how == "Individuals":
-    chosen = st.multiselect("Individuals (IndID-Sex)", everyone, default=["1-F", "1-M"], key="qa_people",
-                            max_selections=12)
+    chosen = people_picker("Individuals (IndID-Sex)", individual_choices(data), ["1-F", "1-M"], key="qa_people",
+                           max_selections=12)
 else:
-    fam = st.selectbox("Family", [str(k) for k in range(1, 9)], key="qa_family")
+    fam = st.selectbox("Family (FamID)", [str(k) for k in range(1, 9)], key="qa_family")
     chosen = individuals_in_family(data, fam)
     st.caption(f"Family {fam}: {len(chosen)} people")
 if chosen:
-    frame = individual_frame(fit, data, chosen)
-    top, bottom = individual_fits(frame)
-    st.altair_chart(top, width="stretch")
-    st.altair_chart(bottom, width="stretch")
+    show_chart(cache.individuals_chart(outcome.formula, outcome.REML, outcome.data, tuple(chosen)))
     st.markdown("The dashed line is the **population** prediction (`predict(fit, re.form=NA)`: fixed "
                 "effects only, one per sex); the solid line adds the family's and the individual's random "
                 "effects. Residuals that trend over time for one person mean the model misses their shape.")
@@ -72,20 +53,9 @@ else:
     st.info("Pick at least one individual.")
 
 st.header("Residual spread over time")
-lreg_formula, lreg_data = mb.LM_FORMULAS["LReg"]
-candidates = {
-    "lm LReg (FamID*Time + IndID*Time)": ui.fit_linear(lreg_formula, lreg_data),
-    "MModTime2 (1 + Time | FamID)": ui.fit(mb.TUTORIAL_FORMULAS["MModTime2"][0], True, "all"),
-    "MModTime4 (… + (1 + Time | Sex:IndID))": ui.fit(mb.TUTORIAL_FORMULAS["MModTime4"][0], True, "all"),
-}
-if outcome.data == "all" and mb.tutorial_name(outcome.formula, "all") not in ("MModTime2", "MModTime4"):
-    candidates[f"{name} (on screen)"] = outcome
-residuals = {k: (o.fit.residuals() if callable(o.fit.residuals) else o.fit.residuals)
-             for k, o in candidates.items() if o.ok}
-spread = spread_table(residuals, slice_frame("all")["Time"].to_numpy())
-st.altair_chart(residual_spread(spread), width="stretch")
-summary = spread_summary(spread)
-st.table(summary.set_index("model").map(lambda v: f"{v:.3f}"))
+chart, summary = cache.spread_over_time(spread_models(outcome.formula, outcome.REML, outcome.data, name))
+show_chart(chart)
+text_table(summary.set_index("model").map(lambda v: f"{v:.3f}"))
 st.markdown(
     """
 A model that leaves out how individuals differ over time pushes those differences into the

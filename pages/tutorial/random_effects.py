@@ -1,13 +1,15 @@
 """Random effects & the LMM: MMod = lmer(IgG ~ Sex + (1 | FamID)) beside lm(IgG ~ Sex + FamID)."""
 import streamlit as st
 
-from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
-from lib.teach.lmm_vs_lm import fixed_side_by_side, group_means, residual_variances
+from lib.teach.lmm_vs_lm import fixed_side_by_side, residual_variances
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import family_effects
+from ui.downloads import r_code
+from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Random effects & the LMM")
 st.markdown(
@@ -42,8 +44,7 @@ else:
     fit = outcome.fit
     lmfit = lm_out.fit
     table = fixed_side_by_side(lmfit, fit, "lm LMod2", name)
-    shown = table.map(lambda v: "" if v != v else f"{v:.4f}")
-    st.table(shown)
+    text_table(table.map(lambda v: "" if v != v else f"{v:.4f}"))
     n_contrasts = sum(1 for c in lmfit.coef_names if c.startswith("FamID"))
     vc = fit.varcorr
     fam = vc[(vc["grp"] == "FamID") & vc["var2"].isna()]
@@ -68,10 +69,9 @@ else:
 - **Residual.** The *Residual* variance is what family does not explain: about the same
   as lm's σ² here, since both models take the family differences out of it.
 """)
-    means = group_means(lmfit, fit, slice_frame(outcome.data) if "FamID" in slice_frame(outcome.data)
-                        else slice_frame(lm_data))
-    if (means["model"].nunique() == 2):
-        st.altair_chart(family_effects(means), width="stretch")
+    chart = cache.family_effects_chart(outcome.formula, outcome.REML, outcome.data, lm_formula, lm_data)
+    if chart is not None:
+        show_chart(chart)
     else:
         st.caption("The chosen model has no random intercept for FamID, so there are no family "
                    "predictions to set beside lm's contrasts.")
@@ -79,7 +79,8 @@ else:
         st.code(lmfit.summary(), language=None)
         r_call, py_call = mb.lm_calls(lm_formula, lm_data, "LMod2")
         a, b = st.columns(2)
-        a.code(r_call, language="r")
+        with a:
+            r_code(r_call, "re_lm_r")
         b.code(py_call, language="python")
 
 exercises.show("random_effects", fit=exercises.fit_of(outcome), name=name)

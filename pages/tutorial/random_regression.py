@@ -1,12 +1,12 @@
 """Random regression over time: IgG by month, LReg's residuals, MModTime and MModTime2 with their LRT."""
 import streamlit as st
 
-from lib.data.slices import slice_frame
 from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import comparison_notes
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import igg_lines, igg_scatter_smooth, residuals_vs_fitted
+from ui.widgets import show_chart
 
 st.title("Random regression over time")
 st.markdown(
@@ -17,18 +17,12 @@ regression whose intercept and slope vary at random among families (**random reg
 """)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Drawing 4,860 measurements …")
-def overview_charts():
-    data = slice_frame("all")
-    return igg_scatter_smooth(data), igg_lines(data)
-
-
 st.header("IgG over time")
 ui.tutorial_note("`qplot(x=Time, y=IgG, data=ImmuneDat) + geom_smooth()` and the same with `group=IndID`")
-scatter, lines = overview_charts()
+scatter, lines = cache.over_time_charts()
 view = st.radio("Show", ["All measurements with a smooth", "One line per individual"], horizontal=True,
                 key="rr_view")
-st.altair_chart(scatter if view.startswith("All") else lines, width="stretch")
+show_chart(scatter if view.startswith("All") else lines)
 st.markdown("A general **linear decline**, and the spread **grows** with time: people start alike "
             "and drift apart, each along a line of their own.")
 
@@ -37,8 +31,7 @@ lreg_formula, lreg_data = mb.LM_FORMULAS["LReg"]
 ui.tutorial_note(f"`LReg <- lm({lreg_formula}, data=ImmuneDat); qplot(predict(LReg), residuals(LReg))`")
 lreg = ui.fit_linear(lreg_formula, lreg_data)
 if lreg.ok:
-    st.altair_chart(residuals_vs_fitted(slice_frame(lreg_data), lreg.fit.fitted, lreg.fit.residuals,
-                                        "LReg: residuals against predictions"), width="stretch")
+    show_chart(cache.lreg_residuals_chart())
     st.markdown(f"LReg spends **{len(lreg.fit.coef_names)} coefficients** on a line per family and per "
                 "IndID code. Its residuals are centred on zero but **heteroskedastic**: their spread "
                 "changes along the predictions.")
@@ -49,7 +42,7 @@ st.header("Time in a mixed model")
 st.markdown("Start with Time as a fixed effect (a slope, and a different slope for males), with a "
             "random intercept per family:")
 ui.tutorial_note("`MModTime <- lmer(IgG ~ Sex * Time + (1 | FamID), data=ImmuneDat); summary(MModTime)`")
-spec_a, out_a, name_a = ui.chosen_model("rra", mb.tutorial_spec("MModTime"), "MModTime",
+spec_a, out_a, name_a = ui.chosen_model("rra", mb.tutorial_spec("MModTime"), "MModTime", custom="modelA",
                                         title="Model A (the tutorial's MModTime)")
 st.markdown(
     """
@@ -60,7 +53,7 @@ claim to test by model selection).
 Next, let the **slopes differ among families** too: `(1 + Time | FamID)`.
 """)
 ui.tutorial_note("`MModTime2 <- lmer(IgG ~ Sex * Time + (1 + Time | FamID), data=ImmuneDat)`")
-spec_b, out_b, name_b = ui.chosen_model("rrb", mb.tutorial_spec("MModTime2"), "MModTime2",
+spec_b, out_b, name_b = ui.chosen_model("rrb", mb.tutorial_spec("MModTime2"), "MModTime2", custom="modelB",
                                         title="Model B (the tutorial's MModTime2)")
 
 st.header(f"`lrtest({name_a}, {name_b})`")

@@ -2,19 +2,17 @@
 import pandas as pd
 import streamlit as st
 
-from lib.data.idcoding import (
-    Example,
-    id_tables,
-    is_uniquely_coded,
-    shared_codes,
-    unique_ids,
-)
+from lib.data.idcoding import Example, id_tables, unique_ids
 from lib.data.slices import slice_frame
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
+from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, coding_words
+from ui import cache
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.mixed import toy_data
+from ui.downloads import r_code
+from ui.tables import text_table
+from ui.widgets import show_chart
 
 st.title("Variance components & ID coding")
 st.markdown(
@@ -46,10 +44,10 @@ non, uniq = id_tables(ex.sizes)
 left, right = st.columns(2)
 with left:
     st.subheader("Non-unique ID")
-    st.table(non)
+    text_table(non)
 with right:
     st.subheader("Unique ID")
-    st.table(uniq)
+    text_table(uniq)
 st.markdown(
     f"""
 Both tables hold **{n1 + n2} individuals in 2 families**. In the first, individuals are
@@ -59,8 +57,8 @@ numbered 1, 2, … again inside each family, so a model given only `Individual` 
 (family SD {ex.sd_family:g}, individual SD {ex.sd_individual:g}, residual SD {ex.sd_residual:g}).
 """)
 
-naive = ui.fit("y ~ 1 + (1 | Individual)", True, toy)
-fixed = ui.fit("y ~ 1 + (1 | UniqueID)", True, toy)
+naive = ui.fit(TOY_NAIVE, True, toy)
+fixed = ui.fit(TOY_RECODED, True, toy)
 
 
 def _variance(outcome, group):
@@ -88,21 +86,20 @@ Recoded, it estimates the variance among the **{fixed.fit.ngrps['UniqueID']}** r
 """)
 sel = st.radio("Colour the measurements by the group the model sees", ["Individual", "UniqueID"],
                horizontal=True, key="vc_view")
-st.altair_chart(toy_data(data, sel), width="stretch")
+show_chart(cache.toy_chart(toy, sel))
 
 st.subheader("The fix: recode to unique IDs")
 st.markdown("In R, paste the family and the within-family code together; here `lib.data.idcoding.unique_ids` "
             "does the same (numbered 1..N in order of appearance, as in the tutorial's table).")
 a, b = st.columns(2)
-a.code('toy$UniqueID <- factor(paste(toy$Family, toy$Individual, sep = "-"))\n'
-       "# or let lme4 build it: (1 | Family/Individual)\n"
-       "#   = (1 | Family) + (1 | Individual:Family)", language="r")
+with a:
+    r_code(mb.r_setup(toy) + '\ntoy$UniqueID <- factor(paste(toy$Family, toy$Individual, sep = "-"))\n'
+           "# or let lme4 build it: (1 | Family/Individual)\n"
+           "#   = (1 | Family) + (1 | Individual:Family)", "vc_recode_r", toy)
 b.code('from lib.data.idcoding import unique_ids\n'
        'toy["UniqueID"] = unique_ids(toy, within="Family", code="Individual")', language="python")
 with st.expander("The data with both codings", expanded=False):
     st.dataframe(data.round(3), hide_index=True)
-    st.download_button("Download toy.csv (for the R code)", data.to_csv(index=False), "toy.csv",
-                       mime="text/csv", key="vc_download")
 
 st.subheader("Try the codings yourself")
 st.markdown("Pick the grouping factor: `Individual` (non-unique), `UniqueID` (recoded), the nested "
@@ -115,29 +112,22 @@ ui.chosen_model("vc", default, "toy_model", slices=[toy], fixed_options=(), slop
 
 st.header("In ImmuneData: one IndID code, two people")
 full = slice_frame("all")
-sexes = shared_codes(full, "Sex", "IndID")
-fams = shared_codes(full, "FamID", "IndID")
+pairs = cache.id_pairs("all")
 n_sex_ind = (full["Sex"].astype(str) + ":" + full["IndID"].astype(str)).nunique()
 n_fam_ind = (full["FamID"].astype(str) + ":" + full["IndID"].astype(str)).nunique()
 recoded = unique_ids(full, "Sex", "IndID").nunique()
-st.markdown(
-    f"""
-The same trap is in the tutorial's data. `IndID` has **{full['IndID'].nunique()}** codes, but
-**{len(sexes)}** of them each hold a male *and* a female: 270 people. (The tutorial calls
-them brother and sister; in the data {len(fams)} of the {full['IndID'].nunique()} pairs are in
-two different families, so nesting in FamID separates only some of them.)
-""")
+st.markdown(f"The same trap is in the tutorial's data: {pairs.sentence()}. 270 people under "
+            f"{pairs.codes} codes, so nesting in FamID separates only some of them.")
 codes = pd.DataFrame({
     "grouping factor": ["IndID", "IndID:FamID (what FamID/IndID adds)", "Sex:IndID", "unique_ids(Sex, IndID)"],
     "groups": [full["IndID"].nunique(), n_fam_ind, n_sex_ind, recoded],
     "one person per group?": ["no", "no" if n_fam_ind < 270 else "yes", "yes", "yes"],
 })
-st.table(codes)
-st.caption(f"IndID coded uniquely within families: {is_uniquely_coded(full, 'FamID', 'IndID')}; "
-           f"within sexes: {is_uniquely_coded(full, 'Sex', 'IndID')}.")
+text_table(codes)
+st.caption(coding_words(pairs))
 st.markdown("Switch the individual term between `IndID` and `Sex:IndID` and watch the number of groups "
             "and the variances change (the tutorial's fix, on the *Convergence* page, uses `Sex:IndID`).")
-real_default = mb.spec_from_formula("IgG ~ Sex * Time + (1 | FamID) + (1 | IndID)", True, "all")
+real_default = mb.spec_from_formula(PER_CODE, True, "all")
 ui.chosen_model("vcreal", real_default, "MModInd", title="A random intercept per individual code")
 
 exercises.show("variance_components", naive=exercises.fit_of(naive), recoded=exercises.fit_of(fixed))

@@ -337,21 +337,3 @@ def test_print_data_frame_as_r_prints_it():
     assert print_data_frame(df).splitlines() == ["  FamID Time      IgG",
                                                  "1     3    0 132.9935",
                                                  "2     5   17  65.1000"]
-
-
-def test_lme4_trace_is_lme4s_path_to_the_fits_optimum():
-    """The convergence page's trace is lme4's own optimizer (from lme4's start, theta = 1 on the
-    diagonals), not the fit's: every row is the criterion at its theta, and none is below the fit's
-    optimum by more than the reference band's CRIT_TOL (1e-6, tests/band.py). Where lme4 stops is
-    path, so not asserted."""
-    from lib.api import lmer
-    from lib.teach.convergence_story import FORMULA, lme4_trace
-
-    fit = lmer(FORMULA, slice_frame("all"))
-    trace = lme4_trace(fit)
-    names = list(fit.theta.index)
-    assert list(trace.columns) == ["evaluation", "stage", "criterion", *names]
-    np.testing.assert_array_equal(trace[names].iloc[0], fit.problem.start)
-    for _, row in trace.iloc[[0, len(trace) // 2, -1]].iterrows():
-        assert row["criterion"] == pytest.approx(fit.problem.criterion(row[names].to_numpy(float), True), abs=1e-9)
-    assert trace["criterion"].min() >= fit.criterion - 1e-6

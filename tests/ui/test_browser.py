@@ -10,9 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_until_rendered
+from tools.serve import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    read_charts,
+    streamlit_server,
+    wait_for_charts,
+    wait_until_rendered,
+)
+from ui.charts.theme import RENDERER_VARIABLE
 
 TIMEOUT_MS = 60_000
+# A plot squeezed by its layout (issue 15: the QA/QC spread chart, 300 px high with a bottom legend and a
+# title inside, drew its lines on one pixel row) shows its marks on a few rows; the app's plots are 170 px
+# high or more, so 20 px of marks in every panel tells a drawn plot from a squeezed one.
+MIN_MARK_ROWS = 20
 
 
 def _missing() -> str | None:
@@ -36,7 +48,8 @@ def chromium():
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with streamlit_server() as url, sync_playwright() as pw:
+    # SVG, so that tick labels and marks are in the DOM (Streamlit draws large charts on canvas)
+    with streamlit_server(env={RENDERER_VARIABLE: "svg"}) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         browser.base_url = url
         yield browser
@@ -55,9 +68,27 @@ def page(chromium):
     tab.close()
 
 
-def open_page(tab, path: str) -> None:
+def open_page(tab, path: str, charts: int = 0) -> None:
     tab.goto(f"{tab.base_url}/{path}")
     wait_until_rendered(tab, TIMEOUT_MS)
+    wait_for_charts(tab, TIMEOUT_MS, charts)
+
+
+def assert_charts_show_their_data(tab, path: str) -> int:
+    """Every chart on the page (but those in a tab not shown): each quantitative axis has at least two
+    tick labels, and the marks of every panel span more than a few pixel rows. Returns the number of
+    charts, hidden ones included."""
+    charts = read_charts(tab)
+    for chart in charts:
+        assert chart["svg"], (path, "a chart drawn without SVG: CHART_RENDERER did not reach it")
+        if chart.get("hidden"):
+            continue
+        where = (path, chart["title"])
+        quantitative = [a for a in chart["axes"] if a["label"] and "discrete scale" not in a["label"]]
+        for axis in quantitative:
+            assert axis["ticks"] >= 2, (*where, axis)
+        assert chart["markRows"] and min(chart["markRows"]) >= MIN_MARK_ROWS, (*where, chart["markRows"])
+    return len(charts)
 
 
 def assert_no_error_box(tab) -> None:
@@ -87,25 +118,57 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
     assert_no_error_box(page)
 
 
-@pytest.mark.parametrize("path, key_text", [
-    ("", "Fixed or random?"),
-    ("data", 'Factor w/ 8 levels "1","2","3","4",..:'),
-    ("random_effects", "REML criterion at convergence: 1475.7"),
-    ("variance_components", "groups:  IndID, 135; FamID, 8"),
-    ("multiple_factors", "6.9673"),
-    ("random_regression", "REML criterion at convergence: 37163.3"),
-    ("ml_vs_reml", "REML criterion at convergence: 1475.7"),
-    ("convergence", "Model failed to converge with max|grad| = 0.0211755"),
-    ("qaqc", "REML criterion at convergence: 17845.4"),
-    ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace"),
-    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty"),
-    ("fixed_or_random", "For a balanced design the chance is known"),
-    ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov"),
+@pytest.mark.parametrize("path, key_text, charts", [
+    ("", "Fixed or random?", 0),
+    ("data", 'Factor w/ 8 levels "1","2","3","4",..:', 2),
+    ("fixed_effects", "Residual standard error: 6.147 on 268", 0),
+    ("random_effects", "REML criterion at convergence: 1475.7", 1),
+    ("variance_components", "groups:  IndID, 135; FamID, 8", 1),
+    ("multiple_factors", "6.9673", 0),
+    ("random_regression", "REML criterion at convergence: 37163.3", 2),
+    ("ml_vs_reml", "REML criterion at convergence: 1475.7", 1),
+    ("convergence", "Model failed to converge with max|grad| = 0.0211755", 2),
+    ("qaqc", "REML criterion at convergence: 17845.4", 4),
+    ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace", 2),
+    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", 3),
+    ("fixed_or_random", "For a balanced design the chance is known", 4),
+    ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov", 4),
 ])
-def test_page_renders(page, path, key_text):
-    open_page(page, path)
+def test_page_renders_and_its_charts_show_their_data(page, path, key_text, charts):
+    open_page(page, path, charts)
     page.get_by_text(key_text, exact=False).first.wait_for()
     assert_no_error_box(page)
+    assert assert_charts_show_their_data(page, path) == charts
+
+
+def test_qaqc_charts_after_choosing_a_family(page):
+    open_page(page, "qaqc", 4)
+    page.get_by_text("A whole family").click()
+    page.get_by_text("Family 1:", exact=False).first.wait_for()
+    wait_until_rendered(page, TIMEOUT_MS)
+    wait_for_charts(page, TIMEOUT_MS, 4)
+    assert assert_charts_show_their_data(page, "qaqc (a family)") == 4
+
+
+def test_typing_a_person_picks_that_person_and_the_choice_survives(page):
+    """Issue 15: typing "3-F" and Enter picked 3-F, 13-F, ... 93-F; switching to a family and back lost it."""
+    open_page(page, "qaqc", 4)
+    picker = page.get_by_label("Individuals (IndID-Sex)")
+    picker.click()
+    picker.fill("3-F")
+    picker.press("Enter")
+    wait_until_rendered(page, TIMEOUT_MS)
+    tags = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Individuals (IndID-Sex)").locator("[data-tag]")
+
+    def chosen() -> list[str]:
+        return sorted(t.get_attribute("aria-label") for t in tags.all())
+
+    assert chosen() == ["1-F", "1-M", "3-F"]
+    page.get_by_text("A whole family").click()
+    page.get_by_text("Family 1:", exact=False).first.wait_for()
+    page.get_by_text("Individuals", exact=True).click()
+    wait_until_rendered(page, TIMEOUT_MS)
+    assert chosen() == ["1-F", "1-M", "3-F"]
 
 
 def test_bad_formula_shows_an_error_box_not_a_traceback(page):

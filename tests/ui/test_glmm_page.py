@@ -64,3 +64,20 @@ def test_bad_family_for_the_data_is_an_error_box(at):
     at.selectbox(key="glmm_family").set_value("poisson").run()
     assert not at.exception
     assert at.error and "binomial" in at.error[0].value
+
+
+def test_nagq_above_one_explains_the_jump_in_loglik(at):
+    """Issue 15: nAGQ = 9 moved logLik by ~395 without a word. lme4 then leaves out the saturated model's
+    log-likelihood (tests/teach/test_story.py checks the number against R's)."""
+    at.radio(key="glmm_model").set_value("months").run()
+    laplace = float(metrics(at)["logLik"])
+    assert not any("saturated model" in i.value for i in at.info)
+    at.select_slider(key="glmm_nagq").set_value(9).run()
+    assert not at.exception and not at.error
+    note = next(i.value for i in at.info if "relative to the saturated model" in i.value)
+    assert f"move by {abs(laplace - float(metrics(at)['logLik'])):.1f}" in note
+
+
+def test_the_distribution_is_not_called_family_alone(at):
+    """Issue 15: a "Family" select (binomial, Poisson) beside FamID's families."""
+    assert at.selectbox(key="glmm_family").label.startswith("Distribution")

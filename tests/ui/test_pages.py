@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.teach.contents import REPO, SECTIONS, available_sections
+from lib.teach.downloads import files_read
+from ui.charts.contract import drawn_charts, problems
 from lib.teach.param_count import tutorial_items
 from lib.teach.quiz import QUESTIONS
 
@@ -20,11 +23,45 @@ def run(page: str) -> AppTest:
     return at
 
 
+# charts each page draws before any widget is touched
+CHARTS_ON = {"home": 0, "data": 2, "fixed_effects": 0, "random_effects": 1, "pooling": 3, "fixed_or_random": 4,
+             "variance_components": 1, "multiple_factors": 0, "random_regression": 2, "ml_vs_reml": 1,
+             "convergence": 2, "qaqc": 4, "glmm": 2, "glmm_residuals": 4, "workbench": 0}
+
+
 @pytest.mark.parametrize("page", [s.page for s in available_sections()])
-def test_every_page_runs_without_exception(page):
+def test_every_page_runs_and_its_charts_keep_the_contract(page):
+    """No exception, no error box, and every chart drawn keeps the chart contract (ui/charts/contract.py)."""
     at = run(page)
     assert at.title, f"{page} shows no title"
     assert not at.error
+    charts = drawn_charts(at)
+    assert len(charts) == CHARTS_ON[Path(page).stem]
+    for i, (spec, data) in enumerate(charts):
+        assert problems(spec, data) == [], (page, i, spec.get("title"))
+    assert_r_code_files_offered(at)
+
+
+def assert_r_code_files_offered(at: AppTest) -> None:
+    """Every file an R snippet on the page reads can be downloaded from the page (issue 15: the R code
+    read ImmuneData_exact.csv, which the student did not have)."""
+    offered = {b.proto.label for b in at.get("download_button")}
+    for code in (c.value for c in at.code if c.language == "r"):
+        assert set(files_read(code)) <= offered, (files_read(code), offered)
+
+
+@pytest.mark.parametrize("page, widget, value", [
+    ("convergence", ("radio", "cv_data"), "all_r_read"),
+    ("glmm", ("radio", "glmm_model"), "counts"),
+    ("variance_components", ("selectbox", "vc_g0"), "UniqueID"),
+])
+def test_r_code_files_are_offered_after_a_widget_change(page, widget, value):
+    at = run(f"pages/tutorial/{page}.py")
+    kind, key = widget
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(c.language == "r" for c in at.code)
+    assert_r_code_files_offered(at)
 
 
 def test_app_registers_existing_pages_and_switches_to_each():
@@ -117,6 +154,7 @@ def test_fixed_effects_page_time_point_changes_the_fit(lm_refs):
     ("IgG ~ Sex + os.system('ls')", "position"),
     ("IgG ~ Weight", "unknown column 'Weight'"),
     ("IgG ~", "ends too early"),
+    ("", "Type a formula first"),  # issue 15: an empty formula said "Cannot fit ``"
 ])
 def test_fixed_effects_page_reports_bad_formulas(formula, message):
     at = run("pages/tutorial/fixed_effects.py")

@@ -235,18 +235,35 @@ def test_ml_vs_reml_page(seed_ref):
 
 
 def test_convergence_page(seed_ref):
+    optimum_ref = optimum_cases()
     at = run("convergence")
     assert not at.error
     ref3, printed = seed_ref["lmer_reml"]["MModTime3"], seed_ref["tutorial_as_printed"]["MModTime3"]
     check_summary(summaries(at)[0], ref3)
     story = next(t.value for t in at.table if "lme4's message" in t.value.columns)
     assert story["lme4's message"].tolist() == [ref3["conv_messages"], printed["conv_messages"]]
-    checks = story["lme4's check, evaluated here at lme4's theta"].tolist()
+    checks = story["lme4's check, run here at lme4's point"].tolist()
     assert checks[0] == ref3["conv_messages"]
     assert checks[1].startswith("Model failed to converge with max|grad| = 0.02117")
+    # the optimum is singular on both readings (optimum_lme4.json: MModTime3 singular at the optimum)
+    assert optimum_ref["MModTime3"]["optimum"]["singular"]
+    assert story["at the optimum (this app)"].tolist() == ["singular", "singular"]
+    # where lme4 stopped, in the criterion: optimum_lme4.json's lme4_default minus optimum, 3.9e-6
+    gap = optimum_ref["MModTime3"]["lme4_default"]["crit"] - optimum_ref["MModTime3"]["optimum"]["crit"]
+    assert story["lme4's stop above the optimum"].iloc[0] == f"{gap:.1e}"
+    # singular through the correlation: IndID's Time variance 0.5363 with Corr 1.00 at lme4's stop on R's
+    # reading (seed_lme4.json tutorial_as_printed: vcov 0.536267570353215, sdcor 0.999911224621276)
+    slope = story["IndID Time at lme4's stop"].iloc[1]
+    assert slope.startswith("variance 0.5363, Corr 1.00") and "0.00124" in slope
+    assert any("through the correlation" in m.value for m in at.markdown)
     grads = [m.value for m in at.metric if m.label.startswith("max|grad| by lme4's check")]
-    assert float(grads[1]) == pytest.approx(0.0211755, rel=2e-5)
+    assert len(grads) == 1 and float(grads[0]) == pytest.approx(0.0211755, rel=2e-5)  # none for singular
     assert [m.value for m in at.metric if m.label == "lme4's verdict"] == ["singular", "failed to converge"]
+    # the summary marks where lme4 1.1-31 printed other digits (lme4_reference: FamID variance 29.3666)
+    marking = next(c.value for c in at.caption if "Beside lme4 1.1-31" in c.value)
+    assert f"{gap:.1e} above the optimum" in marking and "29.3666 in lme4" in marking
+    # the far stop: golden/lme4/double_bar.txt against double_bar_optimum.txt
+    assert any("**37169.5**" in m.value and "**37165.1**" in m.value and "4.4 lower" in m.value for m in at.markdown)
     ind1 = next(c.value for c in at.code if c.value.lstrip().startswith("FamID IndID Time Sex"))
     rows = ind1.splitlines()[1:]
     assert len(rows) == 36 and {r.split()[4] for r in rows} == {"F", "M"} and {r.split()[2] for r in rows} == {"1"}
@@ -255,12 +272,13 @@ def test_convergence_page(seed_ref):
     check_lrt(tables(at, ["#Df", "LogLik", "Chisq"])[0],
               lrt_band(seed_ref["lrtest_reml"]["MModTime2_vs_MModTime4"], "MModTime2", "MModTime4"))
 
+    at.radio(key="cv_data").set_value("all_r_read").run()
+    assert not at.exception and not at.error
+    assert any('read.csv("ImmuneData.csv")  # R reads row 781 one ulp high' in c for c in codes(at, "library(lme4)"))
+    assert any("boundary (singular) fit" in w.value for w in at.warning)  # the optimum on R's reading too
     at.multiselect(key="cv_sl1").set_value([]).run()
     assert not at.exception
     assert "(1 + Time | FamID) + (1 | IndID)" in summaries(at)[0]
-    at.radio(key="cv_data").set_value("all_r_read").run()
-    assert not at.exception
-    assert any('read.csv("ImmuneData.csv")  # R reads row 781 one ulp high' in c for c in codes(at, "library(lme4)"))
 
 
 def test_qaqc_page(seed_ref):

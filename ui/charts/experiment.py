@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-METHOD_COLOURS = alt.Scale(domain=["REML", "ML"], range=["#6a1b9a", "#ef6c00"])
+from ui.charts import theme
 
 
 def sd_histogram(frame: pd.DataFrame, true_sd: float) -> alt.LayerChart:
@@ -14,12 +14,12 @@ def sd_histogram(frame: pd.DataFrame, true_sd: float) -> alt.LayerChart:
     bars = alt.Chart(long).mark_bar(opacity=0.55, binSpacing=0).encode(
         x=alt.X("sd:Q", bin=alt.Bin(maxbins=30), title="estimated SD among groups"),
         y=alt.Y("count():Q", stack=None, title="replicates"),
-        color=alt.Color("method:N", scale=METHOD_COLOURS, legend=alt.Legend(orient="top")),
+        color=alt.Color("method:N", title="Fit by", scale=theme.model_scale(["REML", "ML"])),
         tooltip=["method:N", alt.Tooltip("count():Q", title="replicates")])
     truth = alt.Chart(pd.DataFrame({"sd": [true_sd]})).mark_rule(color="black", strokeWidth=2).encode(
         x="sd:Q", tooltip=[alt.Tooltip("sd:Q", title="true SD")])
-    return alt.layer(bars, truth).properties(
-        height=300, title="Group SD estimates (the bar at 0: singular fits); black: the truth")
+    return theme.finish(alt.layer(bars, truth), 300,
+                        "Group SD estimates (the bar at 0: singular fits); black: the truth")
 
 
 def reml_vs_ml(frame: pd.DataFrame) -> alt.LayerChart:
@@ -31,18 +31,18 @@ def reml_vs_ml(frame: pd.DataFrame) -> alt.LayerChart:
         tooltip=["replicate:Q", alt.Tooltip("REML SD:Q", format=".3f"), alt.Tooltip("ML SD:Q", format=".3f")])
     line = alt.Chart(pd.DataFrame({"a": [0.0, top]})).mark_line(strokeDash=[5, 4], color="black").encode(
         x="a:Q", y="a:Q")
-    return alt.layer(line, points).properties(height=300, title="Each replicate: ML against REML (dashed: equal)")
+    return theme.finish(alt.layer(line, points), 300, "Each replicate: ML against REML (dashed: equal)")
 
 
 def shares(table: pd.DataFrame, title: str) -> alt.FacetChart:
     """Bars of shares (columns what, source, share), one panel per `what`."""
-    return alt.Chart(table).mark_bar().encode(
+    chart = alt.Chart(table).mark_bar().encode(
         x=alt.X("source:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=200)),
         y=alt.Y("share:Q", title="share of replicates", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("source:N", legend=None, scale=alt.Scale(scheme="set2")),
+        color=alt.Color("source:N", legend=None, scale=theme.model_scale(list(dict.fromkeys(table["source"])))),
         column=alt.Column("what:N", title=None),
-        tooltip=["what:N", "source:N", alt.Tooltip("share:Q", format=".1%")]).properties(
-        width=180, height=240, title=title)
+        tooltip=["what:N", "source:N", alt.Tooltip("share:Q", format=".1%")]).properties(width=130)
+    return theme.finish(chart, 240, title, fit_width=False)
 
 
 def coverage(table: pd.DataFrame) -> alt.LayerChart:
@@ -51,8 +51,8 @@ def coverage(table: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=260)),
         y=alt.Y("share:Q", title="intervals covering the true mean", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", legend=None, scale=alt.Scale(range=["#546e7a", "#d81b60"])),
+        color=alt.Color("model:N", legend=None, scale=theme.model_scale(list(dict.fromkeys(table["model"])))),
         tooltip=["model:N", alt.Tooltip("share:Q", format=".1%")])
     target = alt.Chart(pd.DataFrame({"y": [0.95]})).mark_rule(strokeDash=[5, 4], color="black").encode(
         y="y:Q", tooltip=[alt.Tooltip("y:Q", title="nominal", format=".0%")])
-    return alt.layer(bars, target).properties(height=260, title="Coverage of the population mean (dashed: 95%)")
+    return theme.finish(alt.layer(bars, target), 260, "Coverage of the population mean (dashed: 95%)")

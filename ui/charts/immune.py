@@ -1,48 +1,60 @@
-"""Altair charts of ImmuneData (no streamlit here: pages draw what these return)."""
+"""Altair charts of ImmuneData and the GLMM page's data (no streamlit here: pages draw what these return)."""
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
 from lib.data.immune import individual_labels
+from ui.charts import theme
 
 TIME_AXIS = alt.Axis(title="Month since vaccination (Time)", values=list(range(0, 18, 2)))
 IGG_AXIS = alt.Axis(title="IgG concentration")
-SEX_COLOURS = alt.Scale(domain=["F", "M"], range=["#d95f02", "#1b9e77"])
 
 
-def _plot_frame(long: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Individual": individual_labels(long), "FamID": long["FamID"].astype(str),
-                         "Sex": long["Sex"].astype(str), "Time": long["Time"].astype(int),
-                         "IgG": long["IgG"].astype(float)})
+def plot_frame(long: pd.DataFrame) -> pd.DataFrame:
+    """The columns the IgG charts encode, as plain strings and numbers."""
+    return pd.DataFrame({"Individual": individual_labels(long).to_numpy(),
+                         "FamID": long["FamID"].astype(str).to_numpy(),
+                         "IndID": long["IndID"].astype(str).to_numpy(),
+                         "Sex": long["Sex"].astype(str).to_numpy(), "Time": long["Time"].astype(int).to_numpy(),
+                         "IgG": long["IgG"].astype(float).to_numpy()})
 
 
 def igg_over_time(long: pd.DataFrame, chosen: list[str]) -> alt.LayerChart:
     """Every person's IgG curve in grey, the chosen people in colour with tooltips."""
-    frame = _plot_frame(long)
+    frame = plot_frame(long)[["Individual", "FamID", "Sex", "Time", "IgG"]]
     x = alt.X("Time:Q", axis=TIME_AXIS)
     y = alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False))
-    everyone = alt.Chart(frame).mark_line(color="lightgray", opacity=0.35, strokeWidth=1).encode(
-        x=x, y=y, detail="Individual:N")
+    everyone = alt.Chart(frame[["Individual", "Time", "IgG"]]).mark_line(
+        color=theme.BACKGROUND, opacity=0.35, strokeWidth=1).encode(x=x, y=y, detail="Individual:N")
     picked = alt.Chart(frame[frame["Individual"].isin(chosen)]).encode(
-        x=x, y=y, color=alt.Color("Individual:N", title="Individual (IndID-Sex)"),
+        x=x, y=y, color=alt.Color("Individual:N", title="Individual (IndID-Sex)", scale=theme.people_scale(chosen)),
         tooltip=["Individual:N", "FamID:N", "Sex:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f")])
-    lines = picked.mark_line(strokeWidth=2.5)
-    points = picked.mark_point(filled=True, size=45)
-    return alt.layer(everyone, lines, points).properties(
-        title="IgG of each person over 18 months (grey: everyone)", height=380)
+    layers = [everyone]
+    if chosen:
+        layers += [picked.mark_line(strokeWidth=2.5), picked.mark_point(filled=True, size=45)]
+    return theme.finish(alt.layer(*layers), 380, "IgG of each person over 18 months (grey: everyone)")
 
 
 def igg_by_family(long: pd.DataFrame, time: int = 0) -> alt.Chart:
     """IgG at one month per family and sex: people of one family are alike."""
-    frame = _plot_frame(long[long["Time"] == time])
-    return alt.Chart(frame).mark_tick(thickness=2, size=18).encode(
-        x=alt.X("FamID:N", title="Family (FamID)", sort=[str(k) for k in range(1, 9)],
-                axis=alt.Axis(labelAngle=0)),
+    frame = plot_frame(long[long["Time"] == time])
+    chart = alt.Chart(frame).mark_tick(thickness=2, size=18).encode(
+        x=alt.X("FamID:N", title="Family (FamID)", sort=list(theme.FAMILIES), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)),
-        color=alt.Color("Sex:N", scale=SEX_COLOURS), xOffset="Sex:N",
-        tooltip=["Individual:N", "FamID:N", "Sex:N", alt.Tooltip("IgG:Q", format=".2f")],
-    ).properties(title=f"IgG at month {time}, by family and sex", height=300)
+        color=alt.Color("Sex:N", scale=theme.sex_scale()), xOffset="Sex:N",
+        tooltip=["Individual:N", "FamID:N", "Sex:N", alt.Tooltip("IgG:Q", format=".2f")])
+    return theme.finish(chart, 300, f"IgG at month {time}, by family and sex")
+
+
+def one_code_two_people(rows: pd.DataFrame, code: str) -> alt.Chart:
+    """The measurements of one IndID code, coloured by sex: two people under one code."""
+    frame = plot_frame(rows)
+    chart = alt.Chart(frame).mark_point(filled=True, size=60).encode(
+        x=alt.X("Time:Q", axis=TIME_AXIS), y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)),
+        color=alt.Color("Sex:N", scale=theme.sex_scale()),
+        tooltip=["FamID:N", "IndID:N", "Sex:N", "Time:Q", alt.Tooltip("IgG:Q", format=".3f")])
+    return theme.finish(chart, 300, f"IndID {code}: two people (colour = Sex)")
 
 
 # -- generalized mixed models (the glmm page) ------------------------------------------
@@ -61,37 +73,38 @@ def glmm_predictions(pred: pd.DataFrame, observed: pd.DataFrame, x_title: str, y
     x = alt.X(f"x:{xtype}", title=x_title, axis=alt.Axis(labelAngle=0),
               scale=alt.Scale(nice=False) if numeric else alt.Undefined)
     y = alt.Y("value:Q", title=y_title)
+    keep = [c for c in ("x", "group", "what", "value", "Sex") if c in pred.columns]
+    pred = pred[keep].assign(group=pred["group"].astype(str))
+    observed = observed[[c for c in ("x", "group", "value", "Sex") if c in observed.columns]].assign(
+        group=observed["group"].astype(str))
     groups = pred[pred["what"] == "group"]
     pop = pred[pred["what"] == "population"]
-    levels = sorted(groups["group"].unique(), key=lambda s: (len(str(s)), str(s)))
-    colour = alt.Color("group:N", title=group_title, sort=levels,
-                       scale=alt.Scale(scheme="tableau10" if len(levels) <= 10 else "tableau20"))
+    levels = sorted(groups["group"].unique(), key=lambda s: (len(s), s))
+    colour = alt.Color("group:N", title=group_title, sort=levels, scale=theme.family_scale(levels))
     has_sex = "Sex" in pred.columns and numeric
-    tip = [alt.Tooltip("group:N", title=group_title), alt.Tooltip("x", title=x_title),
+    tip = [alt.Tooltip("group:N", title=group_title), alt.Tooltip(f"x:{xtype}", title=x_title),
            alt.Tooltip("value:Q", title=y_title, format=".3f")] + (["Sex:N"] if has_sex else [])
     dots = alt.Chart(observed).mark_circle(size=22, opacity=0.35).encode(x=x, y=y, color=colour)
     if numeric:
         detail = {"strokeDash": alt.StrokeDash("Sex:N")} if has_sex else {}
-        lines = alt.Chart(groups).mark_line(strokeWidth=1.6).encode(
-            x=x, y=y, color=colour, tooltip=tip, **detail)
-        popl = alt.Chart(pop).mark_line(color="black", strokeWidth=3).encode(
+        lines = alt.Chart(groups).mark_line(strokeWidth=1.6).encode(x=x, y=y, color=colour, tooltip=tip, **detail)
+        popl = alt.Chart(pop).mark_line(color=theme.POPULATION, strokeWidth=3).encode(
             x=x, y=y, tooltip=tip, **detail)
     else:
         lines = alt.Chart(groups).mark_point(filled=True, size=70).encode(
             x=x, y=y, color=colour, xOffset="group:N", tooltip=tip)
-        popl = alt.Chart(pop).mark_tick(color="black", thickness=3, size=40).encode(x=x, y=y, tooltip=tip)
-    return alt.layer(dots, lines, popl).properties(title=title, height=380)
+        popl = alt.Chart(pop).mark_tick(color=theme.POPULATION, thickness=3, size=40).encode(x=x, y=y, tooltip=tip)
+    return theme.finish(alt.layer(dots, lines, popl), 380, title)
 
 
 def normal_model_residuals(frame: pd.DataFrame, title: str) -> alt.LayerChart:
     """Residuals against fitted values of a linear (normal) model on a 0/1 outcome:
     two bands, y = 0 - fitted and y = 1 - fitted, and fitted values outside [0, 1]."""
-    base = alt.Chart(frame.sample(min(len(frame), 2500), random_state=1)).mark_circle(
-        size=14, opacity=0.35).encode(
+    shown = frame[["fitted", "residual", "Low"]].sample(min(len(frame), 2500), random_state=1)
+    base = alt.Chart(shown).mark_circle(size=14, opacity=0.35).encode(
         x=alt.X("fitted:Q", title="Fitted value (a probability?)"),
         y=alt.Y("residual:Q", title="Residual (observed 0/1 − fitted)"),
-        color=alt.Color("Low:N", title="Low (IgG < 100)",
-                        scale=alt.Scale(domain=["0", "1"], range=["#4c78a8", "#e45756"])))
+        color=alt.Color("Low:N", title="Low (IgG < 100)", scale=theme.model_scale(["0", "1"])))
     edges = alt.Chart(pd.DataFrame({"fitted": [0.0, 1.0]})).mark_rule(
-        color="firebrick", strokeDash=[4, 3]).encode(x="fitted:Q")
-    return alt.layer(base, edges).properties(title=title, height=320)
+        color=theme.REFERENCE, strokeDash=[4, 3]).encode(x="fitted:Q")
+    return theme.finish(alt.layer(base, edges), 320, title)

@@ -12,15 +12,15 @@ import pandas as pd
 from scipy import stats
 
 from lib.data.immune import individual_labels
+from ui.charts import theme
 from ui.charts.immune import IGG_AXIS, TIME_AXIS
 
 RESID_AXIS = alt.Axis(title="Residual (observed − fitted IgG)")
 FITTED_AXIS = alt.Axis(title="Fitted IgG")
-SEX_COLOURS = alt.Scale(domain=["F", "M"], range=["#c2185b", "#1565c0"])
 
 
 def _zero_rule() -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="black", strokeDash=[4, 3]).encode(y="y:Q")
+    return alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=theme.REFERENCE, strokeDash=[4, 3]).encode(y="y:Q")
 
 
 def rows_frame(data: pd.DataFrame, **columns) -> pd.DataFrame:
@@ -50,12 +50,11 @@ def igg_scatter_smooth(data: pd.DataFrame) -> alt.LayerChart:
     smooth = lowess_curve(frame["Time"], frame["IgG"])
     pts = alt.Chart(frame).mark_circle(size=14, opacity=0.25).encode(
         x=alt.X("Time:Q", axis=TIME_AXIS), y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)),
-        color=alt.Color("Sex:N", scale=SEX_COLOURS),
+        color=alt.Color("Sex:N", scale=theme.sex_scale()),
         tooltip=["Individual:N", "FamID:N", "Sex:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f")])
-    line = alt.Chart(smooth).mark_line(color="black", strokeWidth=3).encode(
+    line = alt.Chart(smooth).mark_line(color=theme.POPULATION, strokeWidth=3).encode(
         x="Time:Q", y="IgG:Q", tooltip=[alt.Tooltip("Time:Q"), alt.Tooltip("IgG:Q", title="smooth", format=".2f")])
-    return alt.layer(pts, line).properties(
-        title="IgG of all 4,860 measurements over time, with a lowess smooth", height=360)
+    return theme.finish(alt.layer(pts, line), 360, "IgG of all 4,860 measurements over time, with a lowess smooth")
 
 
 def igg_lines(data: pd.DataFrame) -> alt.LayerChart:
@@ -65,14 +64,14 @@ def igg_lines(data: pd.DataFrame) -> alt.LayerChart:
     sel = alt.selection_point(fields=["Individual"], on="pointerover", nearest=False, empty=False)
     lines = alt.Chart(frame).mark_line(strokeWidth=1).encode(
         x=alt.X("Time:Q", axis=TIME_AXIS), y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)),
-        detail="Individual:N", color=alt.Color("Sex:N", scale=SEX_COLOURS),
+        detail="Individual:N", color=alt.Color("Sex:N", scale=theme.sex_scale()),
         opacity=alt.condition(sel, alt.value(1.0), alt.value(0.25)),
         strokeWidth=alt.condition(sel, alt.value(3), alt.value(1)),
         tooltip=["Individual:N", "FamID:N", "Sex:N"]).add_params(sel)
-    line = alt.Chart(smooth).mark_line(color="black", strokeWidth=3).encode(
+    line = alt.Chart(smooth).mark_line(color=theme.POPULATION, strokeWidth=3).encode(
         x="Time:Q", y="IgG:Q", tooltip=[alt.Tooltip("IgG:Q", title="smooth", format=".2f")])
-    return alt.layer(lines, line).properties(
-        title="One line per individual (270 people; point at a line to pick it out)", height=360)
+    return theme.finish(alt.layer(lines, line), 360,
+                        "One line per individual (270 people; point at a line to pick it out)")
 
 
 # -- residual diagnostics ---------------------------------------------------------
@@ -83,10 +82,10 @@ def residuals_vs_fitted(data: pd.DataFrame, fitted: np.ndarray, resid: np.ndarra
     pts = alt.Chart(frame).mark_circle(size=14, opacity=0.35).encode(
         x=alt.X("fitted:Q", axis=FITTED_AXIS, scale=alt.Scale(zero=False)),
         y=alt.Y("residual:Q", axis=RESID_AXIS),
-        color=alt.Color("Sex:N", scale=SEX_COLOURS),
+        color=alt.Color("Sex:N", scale=theme.sex_scale()),
         tooltip=["Individual:N", "FamID:N", "Sex:N", "Time:Q", alt.Tooltip("fitted:Q", format=".2f"),
                  alt.Tooltip("residual:Q", format=".3f")])
-    return alt.layer(pts, _zero_rule()).properties(title=title, height=320)
+    return theme.finish(alt.layer(pts, _zero_rule()), 320, title)
 
 
 def qq_frame(resid: np.ndarray) -> pd.DataFrame:
@@ -111,31 +110,32 @@ def qq_plot(resid: np.ndarray, title: str) -> alt.LayerChart:
         x=alt.X("theoretical:Q", title="Theoretical normal quantile"),
         y=alt.Y("sample:Q", title="Sample quantile (residual)"),
         tooltip=[alt.Tooltip("theoretical:Q", format=".3f"), alt.Tooltip("sample:Q", format=".3f")])
-    line = alt.Chart(ends).mark_line(color="black").encode(x="theoretical:Q", y="sample:Q")
-    return alt.layer(pts, line).properties(title=title, height=320)
+    line = alt.Chart(ends).mark_line(color=theme.POPULATION).encode(x="theoretical:Q", y="sample:Q")
+    return theme.finish(alt.layer(pts, line), 320, title)
 
 
 def residual_spread(spread: pd.DataFrame) -> alt.Chart:
     """SD of residuals at each Time, one line per model (columns Time, model, sd)."""
+    models = list(dict.fromkeys(spread["model"]))
     sel = alt.selection_point(fields=["model"], bind="legend")
-    return alt.Chart(spread).mark_line(point=True).encode(
-        x=alt.X("Time:Q", axis=TIME_AXIS), y=alt.Y("sd:Q", title="SD of residuals at that month"),
-        color=alt.Color("model:N", title="Model (click to highlight)", sort=None,
-                        scale=alt.Scale(scheme="set1"), legend=alt.Legend(orient="bottom", labelLimit=400, columns=1)),
+    chart = alt.Chart(spread).mark_line(point=True).encode(
+        x=alt.X("Time:Q", axis=TIME_AXIS),
+        y=alt.Y("sd:Q", title="SD of residuals at that month", scale=alt.Scale(zero=True)),
+        color=alt.Color("model:N", title="Model (click to highlight)", sort=models, scale=theme.model_scale(models)),
         opacity=alt.condition(sel, alt.value(1), alt.value(0.2)),
         tooltip=["model:N", "Time:Q", alt.Tooltip("sd:Q", format=".3f", title="residual SD")],
-    ).add_params(sel).properties(title="Residual spread over time, by model", height=300)
+    ).add_params(sel)
+    return theme.finish(chart, 300, "Residual spread over time, by model")
 
 
-def individual_fits(frame: pd.DataFrame) -> tuple[alt.LayerChart, alt.LayerChart]:
-    """Observed IgG, population line and own fitted line per individual; and their residuals.
+def individual_fits(frame: pd.DataFrame) -> alt.VConcatChart:
+    """Observed IgG, population line and own fitted line per individual, and their residuals below.
 
-    frame: Individual, Time, IgG, population, fitted, residual. Two charts with one colour
-    scale, to draw one above the other.
+    frame: Individual, FamID, Sex, Time, IgG, population, fitted, residual. One chart, two panels
+    sharing the time axis and one legend.
     """
     people = sorted(frame["Individual"].unique(), key=lambda s: (int(s.split("-")[0]), s))
-    colour = alt.Color("Individual:N", title="Individual (IndID-Sex)",
-                       scale=alt.Scale(domain=people, scheme="category10"), legend=alt.Legend(orient="right"))
+    colour = alt.Color("Individual:N", title="Individual (IndID-Sex)", scale=theme.people_scale(people))
     tip = ["Individual:N", "FamID:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f"),
            alt.Tooltip("fitted:Q", format=".2f", title="own line"),
            alt.Tooltip("population:Q", format=".2f", title="population line"),
@@ -143,18 +143,18 @@ def individual_fits(frame: pd.DataFrame) -> tuple[alt.LayerChart, alt.LayerChart
     base = alt.Chart(frame).encode(x=alt.X("Time:Q", axis=TIME_AXIS))
     obs = base.mark_point(filled=True, size=40).encode(
         y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=alt.Scale(zero=False)), color=colour, tooltip=tip)
-    own = base.mark_line(strokeWidth=2).encode(y="fitted:Q", color=colour, tooltip=tip)
-    pop = base.mark_line(strokeDash=[6, 4], strokeWidth=1.5, color="black").encode(
+    own = base.mark_line(strokeWidth=2).encode(y="fitted:Q", color=colour, detail="Individual:N", tooltip=tip)
+    pop = base.mark_line(strokeDash=[6, 4], strokeWidth=1.5, color=theme.POPULATION).encode(
         y="population:Q", detail="Sex:N",
         tooltip=["Sex:N", "Time:Q", alt.Tooltip("population:Q", format=".2f", title="population line")])
     top = alt.layer(obs, own, pop).properties(
-        title="Observed (points), own fitted line (solid), population line re.form=NA (dashed)", height=300)
+        height=300, title="Observed (points), own fitted line (solid), population line re.form=NA (dashed)")
     bottom = alt.layer(
-        base.mark_point(filled=True, size=30).encode(y=alt.Y("residual:Q", axis=RESID_AXIS),
-                                                     color=colour, tooltip=tip),
-        base.mark_line(strokeWidth=1, opacity=0.6).encode(y="residual:Q", color=colour),
-        _zero_rule()).properties(title="Residuals of the own fitted line", height=170)
-    return top, bottom
+        base.mark_point(filled=True, size=30).encode(
+            y=alt.Y("residual:Q", axis=alt.Axis(title="Residual")), color=colour, tooltip=tip),
+        base.mark_line(strokeWidth=1, opacity=0.6).encode(y="residual:Q", color=colour, detail="Individual:N"),
+        _zero_rule()).properties(height=200, title="Residuals of the own fitted line (observed − own line)")
+    return theme.stacked([top, bottom])
 
 
 # -- criteria ------------------------------------------------------------------------
@@ -165,8 +165,7 @@ def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame, y_max: float | 
     curves: method, sd, criterion, relative, theta, sigma; optima: method, sd, criterion, relative, label.
     y_max clips the vertical axis (criterion above its minimum) to zoom on the optima.
     """
-    colour = alt.Color("method:N", title="Criterion", scale=alt.Scale(domain=["REML", "ML"],
-                                                                     range=["#6a1b9a", "#ef6c00"]))
+    colour = alt.Color("method:N", title="Criterion", scale=theme.model_scale(["REML", "ML"]))
     tip = ["method:N", alt.Tooltip("sd:Q", format=".4f", title="SD of the group effect"),
            alt.Tooltip("criterion:Q", format=".4f", title="criterion (−2 log L)"),
            alt.Tooltip("relative:Q", format=".4f", title="above its minimum"),
@@ -185,27 +184,31 @@ def criterion_curves(curves: pd.DataFrame, optima: pd.DataFrame, y_max: float | 
                   x="sd:Q", y="relative:Q", color=colour, text="label:N"),
               alt.Chart(ml).mark_text(dx=-8, dy=-12, align="right", fontWeight="bold").encode(
                   x="sd:Q", y="relative:Q", color=colour, text="label:N")]
-    return alt.layer(lines, rules, marks, *labels).properties(
-        title="Profiled criteria over the group SD (lower is better)", height=360)
+    return theme.finish(alt.layer(lines, rules, marks, *labels), 360,
+                        "Profiled criteria over the group SD (lower is better)")
 
 
-def optimizer_trace(trace: pd.DataFrame, title: str) -> tuple[alt.Chart, alt.Chart]:
-    """Criterion per evaluation (lme4's verbose output), and how far above the best it is (log scale)."""
-    tr = trace[["evaluation", "stage", "criterion"]].copy()
-    best = tr["criterion"].min()
-    tr["above best"] = tr["criterion"] - best
-    tr["above best (log scale)"] = np.maximum(tr["above best"], 1e-9)
-    tip = ["evaluation:Q", "stage:Q", alt.Tooltip("criterion:Q", format=".6f"),
-           alt.Tooltip("above best:Q", format=".3g")]
+def optimizer_paths(paths: pd.DataFrame, stops: pd.DataFrame, title: str, colour_title: str) -> alt.LayerChart:
+    """How far above the optimum each evaluation of an optimizer's path lies (log scale).
+
+    paths: evaluation, path (which path or stage), criterion, above (criterion minus the optimum,
+    floored at a tiny positive number for the log scale); stops: path, evaluation, label (where an
+    optimizer stopped, drawn as a rule and labelled).
+    """
+    names = list(dict.fromkeys(paths["path"]))
+    colour = alt.Color("path:N", title=colour_title, sort=names, scale=theme.model_scale(names))
+    tip = ["path:N", "evaluation:Q", alt.Tooltip("criterion:Q", format=".7f"),
+           alt.Tooltip("above:Q", format=".3g", title="above the optimum")]
     x = alt.X("evaluation:Q", title="Evaluation of the criterion")
-    full = alt.Chart(tr).mark_line(color="#1565c0", point=alt.OverlayMarkDef(size=10, color="#1565c0")).encode(
-        x=x, y=alt.Y("criterion:Q", title="REML criterion", scale=alt.Scale(zero=False)),
-        tooltip=tip).properties(title=title, height=280)
-    gap = alt.Chart(tr).mark_line(color="#ef6c00", point=alt.OverlayMarkDef(size=10, color="#ef6c00")).encode(
-        x=x, y=alt.Y("above best (log scale):Q", title="Above the best value (log scale)",
-                     scale=alt.Scale(type="log")),
-        tooltip=tip).properties(title="The same, as distance above the best value found", height=280)
-    return full, gap
+    line = alt.Chart(paths).mark_line(strokeWidth=1.5, point=alt.OverlayMarkDef(size=12)).encode(
+        x=x, y=alt.Y("above:Q", title="Criterion above the optimum (log scale)", scale=alt.Scale(type="log"),
+                     axis=alt.Axis(format="~e")),
+        color=colour, tooltip=tip)
+    rules = alt.Chart(stops).mark_rule(strokeDash=[4, 3]).encode(x="evaluation:Q", color=colour,
+                                                                   tooltip=["path:N", "label:N"])
+    text = alt.Chart(stops).mark_text(align="left", dx=4, dy=8, baseline="top").encode(
+        x="evaluation:Q", y=alt.value(0), text="label:N", color=colour)
+    return theme.finish(alt.layer(line, rules, text), 300, title)
 
 
 def family_effects(table: pd.DataFrame) -> alt.LayerChart:
@@ -215,33 +218,34 @@ def family_effects(table: pd.DataFrame) -> alt.LayerChart:
     """
     grand = table.attrs.get("grand_mean")
     models = list(dict.fromkeys(table["model"]))
-    colour = alt.Color("model:N", title="Estimate from", scale=alt.Scale(domain=models, range=["#546e7a", "#d81b60"]),
-                       legend=alt.Legend(orient="top"))
+    colour = alt.Color("model:N", title="Estimate from", scale=theme.model_scale(models))
     shape = alt.Shape("model:N", scale=alt.Scale(domain=models, range=["circle", "diamond"]), legend=None)
-    x = alt.X("FamID:N", title="Family (FamID)", sort=[str(k) for k in range(1, 9)])
+    x = alt.X("FamID:N", title="Family (FamID)", sort=list(theme.FAMILIES), axis=alt.Axis(labelAngle=0))
     y = alt.Y("intercept:Q", title="Family's female mean IgG at Time 0", scale=alt.Scale(zero=False))
     tip = ["FamID:N", "model:N", alt.Tooltip("intercept:Q", format=".3f"), alt.Tooltip("n:Q", title="people")]
     pts = alt.Chart(table).mark_point(filled=True, size=120, opacity=0.9).encode(
         x=x, y=y, color=colour, shape=shape, xOffset=alt.XOffset("model:N", sort=models), tooltip=tip)
     layers = [pts]
     if grand is not None:
-        layers.append(alt.Chart(pd.DataFrame({"y": [grand]})).mark_rule(strokeDash=[4, 3], color="gray")
+        layers.append(alt.Chart(pd.DataFrame({"y": [grand]})).mark_rule(strokeDash=[4, 3], color=theme.REFERENCE)
                       .encode(y="y:Q", tooltip=[alt.Tooltip("y:Q", title="lmer intercept", format=".4f")]))
-    return alt.layer(*layers).properties(
-        title="Family means: 7 fixed contrasts (lm) vs. predictions from one variance (lmer); "
-              "dashed: lmer's intercept", height=320)
+    return theme.finish(alt.layer(*layers), 320,
+                        "Family means: 7 fixed contrasts (lm) vs. predictions from one variance (lmer); "
+                        "dashed: lmer's intercept")
 
 
 def toy_data(data: pd.DataFrame, coding: str) -> alt.Chart:
     """The small ID example: each measurement by the individual code the model sees."""
-    frame = data.assign(Family=data["Family"].astype(str), code=data[coding].astype(str),
-                        UniqueID=data["UniqueID"].astype(str), Individual=data["Individual"].astype(str))
-    return alt.Chart(frame).mark_point(filled=True, size=70).encode(
+    frame = pd.DataFrame({"Family": data["Family"].astype(str), "code": data[coding].astype(str),
+                          "UniqueID": data["UniqueID"].astype(str), "Individual": data["Individual"].astype(str),
+                          "Rep": data["Rep"], "y": data["y"].astype(float)})
+    chart = alt.Chart(frame).mark_point(filled=True, size=70).encode(
         x=alt.X("code:N", title=f"Group the model sees ({coding})",
-                sort=sorted(frame["code"].unique(), key=int)),
+                sort=sorted(frame["code"].unique(), key=int), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("y:Q", title="Response y", scale=alt.Scale(zero=False)),
-        color=alt.Color("Family:N", title="Family", scale=alt.Scale(scheme="category10")),
+        color=alt.Color("Family:N", title="Family", scale=theme.family_scale(sorted(frame["Family"].unique()))),
         shape=alt.Shape("Family:N"),
         xOffset="Family:N",
         tooltip=["Family:N", "Individual:N", "UniqueID:N", "Rep:Q", alt.Tooltip("y:Q", format=".3f")],
-    ).properties(title=f"Measurements grouped by {coding}", height=260)
+    )
+    return theme.finish(chart, 260, f"Measurements grouped by {coding}")

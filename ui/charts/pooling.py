@@ -10,10 +10,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts import theme
+
 WIDTH, HEIGHT = 640, 460
 OWN, MODEL = "own estimate (no pooling)", "mixed model (partial pooling)"
 UNIT_COLOUR = "#3949ab"
-SEX_COLOURS = alt.Scale(domain=["F", "M"], range=["#c2185b", "#1565c0"])
 
 
 def _domain(values: np.ndarray, pad: float = 0.06) -> list[float]:
@@ -34,7 +35,7 @@ def arrow_angles(dx: np.ndarray, dy: np.ndarray, x_domain: list[float], y_domain
 
 def _colour(units: pd.DataFrame) -> alt.Color | alt.ColorValue:
     if "Sex" in units.columns:
-        return alt.Color("Sex:N", scale=SEX_COLOURS, legend=alt.Legend(orient="top"))
+        return alt.Color("Sex:N", scale=theme.sex_scale())
     return alt.value(UNIT_COLOUR)
 
 
@@ -82,7 +83,8 @@ def pooling_plane(units: pd.DataFrame, ellipses: pd.DataFrame, group: str, x_tit
         layers.insert(0, alt.Chart(ellipses).mark_line(color="#616161", strokeDash=[5, 4]).encode(
             x=x("x"), y=y("y"), order="order:Q", detail="curve:N",
             tooltip=[alt.Tooltip("pattern:N", title="for"), alt.Tooltip("level:Q", format=".0%")]))
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=f"{group}: own → mixed model")
+    return theme.finish(alt.layer(*layers).properties(width=WIDTH), HEIGHT, f"{group}: own → mixed model",
+                        fit_width=False)
 
 
 def pooling_slopes(units: pd.DataFrame, bands: pd.DataFrame, group: str, y_title: str) -> alt.LayerChart:
@@ -121,7 +123,8 @@ def pooling_slopes(units: pd.DataFrame, bands: pd.DataFrame, group: str, y_title
                       .encode(x=x("x"), y=y("lower"), y2="upper:Q",
                               tooltip=[alt.Tooltip("pattern:N", title="for"),
                                        alt.Tooltip("lower:Q", format=".3f"), alt.Tooltip("upper:Q", format=".3f")]))
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=f"{group}: own → mixed model")
+    return theme.finish(alt.layer(*layers).properties(width=WIDTH), HEIGHT, f"{group}: own → mixed model",
+                        fit_width=False)
 
 
 def caterpillar(frame: pd.DataFrame, group: str, labels_up_to: int = 40) -> alt.FacetChart:
@@ -129,7 +132,7 @@ def caterpillar(frame: pd.DataFrame, group: str, labels_up_to: int = 40) -> alt.
     with its interval, levels ordered by the mode, one panel per random-effect column."""
     part = frame[frame["group"] == group]
     many = part["level"].nunique() > labels_up_to
-    y = (alt.Y("rank:Q", title=f"levels of {group}, ordered by their mode", axis=alt.Axis(labels=False, ticks=False))
+    y = (alt.Y("rank:Q", title=f"levels of {group}, by rank of their mode")
          if many else alt.Y("level:N", title=group, sort=alt.EncodingSortField("mode", order="ascending")))
     tips = [alt.Tooltip("level:N", title=group), alt.Tooltip("mode:Q", format=".4f", title="conditional mode"),
             alt.Tooltip("sd:Q", format=".4f", title="conditional SD"),
@@ -140,6 +143,6 @@ def caterpillar(frame: pd.DataFrame, group: str, labels_up_to: int = 40) -> alt.
     points = base.mark_point(filled=True, size=25 if many else 45, color="#283593").encode(x="mode:Q", tooltip=tips)
     zero = alt.Chart().mark_rule(strokeDash=[4, 3], color="black").encode(x=alt.datum(0))
     height = 360 if many else max(160, 18 * part["level"].nunique())
-    return alt.layer(bars, points, zero, data=part).properties(width=300, height=height).facet(
-        column=alt.Column("term:N", title=None)).resolve_scale(x="independent").properties(
-        title=f"{group}: conditional modes ± 1.96 conditional SD")
+    facets = alt.layer(bars, points, zero, data=part).properties(width=300, height=height).facet(
+        column=alt.Column("term:N", title=None)).resolve_scale(x="independent")
+    return theme.finish(facets, None, f"{group}: conditional modes ± 1.96 conditional SD", fit_width=False)

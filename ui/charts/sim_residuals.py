@@ -6,6 +6,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts import theme
+
 QUANTILE_COLOURS = alt.Scale(domain=["0.25", "0.5", "0.75"], range=["#1e88e5", "#d81b60", "#1e88e5"])
 
 
@@ -16,7 +18,7 @@ def uniform_qq(qq: pd.DataFrame, title: str) -> alt.LayerChart:
         y=alt.Y("observed:Q", title="Observed (scaled residual)", scale=alt.Scale(domain=[0, 1])),
         tooltip=[alt.Tooltip("expected:Q", format=".3f"), alt.Tooltip("observed:Q", format=".3f")])
     diagonal = alt.Chart(pd.DataFrame({"a": [0.0, 1.0]})).mark_line(color="#d81b60").encode(x="a:Q", y="a:Q")
-    return alt.layer(points, diagonal).properties(height=320, title=title)
+    return theme.finish(alt.layer(points, diagonal), 320, title)
 
 
 def residuals_vs_predicted(x: np.ndarray, residuals: np.ndarray, lines: pd.DataFrame, title: str) -> alt.LayerChart:
@@ -39,7 +41,7 @@ def residuals_vs_predicted(x: np.ndarray, residuals: np.ndarray, lines: pd.DataF
         x="x:Q", y="value:Q", detail="q:N", color=colour,
         tooltip=[alt.Tooltip("q:N", title="quantile"), alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("se:Q", format=".3f", title="standard error")])
-    return alt.layer(points, expected, bands, fitted).properties(height=320, title=title)
+    return theme.finish(alt.layer(points, expected, bands, fitted), 320, title)
 
 
 def dispersion_histogram(simulated: np.ndarray, observed: float) -> alt.LayerChart:
@@ -50,12 +52,12 @@ def dispersion_histogram(simulated: np.ndarray, observed: float) -> alt.LayerCha
         y=alt.Y("count():Q", title="simulations"))
     line = alt.Chart(pd.DataFrame({"spread": [observed]})).mark_rule(color="#d32f2f", strokeWidth=3).encode(
         x="spread:Q", tooltip=[alt.Tooltip("spread:Q", format=".3f", title="observed")])
-    return alt.layer(bars, line).properties(height=260, title="Dispersion: simulated (grey) and observed (red)")
+    return theme.finish(alt.layer(bars, line), 260, "Dispersion: simulated (grey) and observed (red)")
 
 
 def residual_histogram(residuals: np.ndarray) -> alt.Chart:
     """Histogram of the scaled residuals: flat under the model."""
-    return alt.Chart(pd.DataFrame({"residual": residuals})).mark_bar(color="#90a4ae").encode(
+    chart = alt.Chart(pd.DataFrame({"residual": residuals})).mark_bar(color="#90a4ae").encode(
         x=alt.X("residual:Q", bin=alt.Bin(step=0.05), title="Scaled residual", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("count():Q", title="observations")).properties(
-        height=260, title="Scaled residuals (flat under the model)")
+        y=alt.Y("count():Q", title="observations"))
+    return theme.finish(chart, 260, "Scaled residuals (flat under the model)")

@@ -5,11 +5,13 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts import theme
+
 RESID = alt.Axis(title="Residual")
 
 
 def _zero() -> alt.Chart:
-    return alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="black", strokeDash=[4, 3]).encode(y="y:Q")
+    return alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=theme.REFERENCE, strokeDash=[4, 3]).encode(y="y:Q")
 
 
 def residuals_vs_fitted(fitted: np.ndarray, resid: np.ndarray, title: str) -> alt.LayerChart:
@@ -18,7 +20,7 @@ def residuals_vs_fitted(fitted: np.ndarray, resid: np.ndarray, title: str) -> al
         x=alt.X("fitted:Q", title="Fitted value", scale=alt.Scale(zero=False)),
         y=alt.Y("residual:Q", axis=RESID),
         tooltip=[alt.Tooltip("fitted:Q", format=".3f"), alt.Tooltip("residual:Q", format=".3f")])
-    return alt.layer(pts, _zero()).properties(title=title, height=300)
+    return theme.finish(alt.layer(pts, _zero()), 300, title)
 
 
 def residuals_over_time(frame: pd.DataFrame, time: str, units: list[str], highlight: list[str]) -> alt.LayerChart:
@@ -30,14 +32,15 @@ def residuals_over_time(frame: pd.DataFrame, time: str, units: list[str], highli
     background = base.transform_filter("!datum.chosen").mark_line(strokeWidth=0.8, opacity=0.25,
                                                                   color="#78909c").encode(tooltip=tip)
     chosen = base.transform_filter("datum.chosen").mark_line(point=True, strokeWidth=2.5).encode(
-        color=alt.Color("unit:N", title=" - ".join(units) or "unit"), tooltip=tip)
-    return alt.layer(background, chosen, _zero()).properties(
-        title=f"Residuals over {time}, one line per unit (chosen units in colour)", height=320)
+        color=alt.Color("unit:N", title=" - ".join(units) or "unit", scale=theme.people_scale(highlight)),
+        tooltip=tip)
+    return theme.finish(alt.layer(background, chosen, _zero()), 320,
+                        f"Residuals over {time}, one line per unit (chosen units in colour)")
 
 
 def spread_over_time(spread: pd.DataFrame, time: str) -> alt.Chart:
     """The residuals' standard deviation at each time (columns Time, sd)."""
-    return alt.Chart(spread).mark_line(point=True).encode(
+    chart = alt.Chart(spread).mark_line(point=True).encode(
         x=alt.X("Time:Q", title=time), y=alt.Y("sd:Q", title="SD of the residuals"),
-        tooltip=[alt.Tooltip("Time:Q", title=time), alt.Tooltip("sd:Q", format=".3f")],
-    ).properties(title=f"Residual spread at each {time}", height=220)
+        tooltip=[alt.Tooltip("Time:Q", title=time), alt.Tooltip("sd:Q", format=".3f")])
+    return theme.finish(chart, 220, f"Residual spread at each {time}")

@@ -1,0 +1,24 @@
+"""Widgets and displays several pages share."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import streamlit as st
+
+
+def people_picker(label: str, people: Sequence[str], default: Sequence[str], key: str,
+                  max_selections: int | None = None) -> list[str]:
+    """Pick people by their IndID-Sex label.
+
+    Typed text matches labels from their start ("3-F" is 3-F, not 13-F or 30-F), Enter adds the one
+    highlighted person (never "Select all matches"), and the choice survives the widget being hidden
+    (persist_state="page").
+    """
+    return st.multiselect(label, list(people), default=list(default), key=key, max_selections=max_selections,
+                          filter_mode="prefix", select_all=False, persist_state="page",
+                          placeholder="Type an IndID-Sex label, e.g. 3-F, and press Enter")
+
+
+def show_chart(spec: dict, where=st) -> None:
+    """A chart made by ui.cache (a Vega-Lite spec, see ui.charts.theme.to_spec), as wide as its column."""
+    where.vega_lite_chart({**spec}, width="stretch")

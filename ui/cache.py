@@ -29,8 +29,17 @@ from lib.api import LmModel, lm
 from lib.data.idcoding import Example
 from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.slices import slice_frame, slice_info
+from lib.engine import kenward_roger as kr
 from lib.engine.oneway_experiment import Design, Replicate
 from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
+from lib.engine.profile import Profile, coefficient_lrt, profile
+from lib.engine.r2 import Explained, explained
+from lib.engine.satterthwaite import (
+    anova_table,
+    coef_table,
+    hypotheses,
+    varpar_covariance,
+)
 from lib.rprint.lme4_print import fixef_table, lmer_summary, varcorr_table
 from lib.teach import glmm_page as gp
 from lib.teach import glmm_residuals as gr
@@ -50,6 +59,7 @@ from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
 from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code_pairs
+from lib.teach.inference import band_widths, coverage, population_band, unit_bands
 from lib.teach.lmm_vs_lm import group_means
 from lib.teach.param_count import design_count
 from lib.teach.pooling import Scaling, fit_scaled
@@ -63,9 +73,11 @@ from lib.teach.qaqc import (
 from lib.teach.reml_ml import criterion_frames
 from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
+from ui.charts import inference as inference_charts
 from ui.charts.theme import to_spec
 
 TTL = "12h"
+DEFAULT_PREDICTED = ("1-F", "1-M", "7-F")  # the people the p-values page predicts for, until a student picks
 KEEP = {"ttl": TTL, "refresh_mode": "background"}
 _LOG = logging.getLogger(__name__)
 
@@ -252,25 +264,112 @@ def glmm_checks(key: str, random: str, nsim: int, seed: int, conditional: bool) 
     return gr.run_checks(glmm_fit(key, random).fit, nsim, seed, conditional)
 
 
-MAX_EXPERIMENTS = 64
+class Store:
+    """A process-wide map of results that grow while a page runs (replicates, profiles), shared by
+    every session and bounded: the least recently used of more than `size` keys are dropped.
+    Values are read-only once stored; a key's value is replaced whole, never changed in place."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            if key not in self._items:
+                return default
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __setitem__(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def setdefault(self, key, default):
+        with self._lock:
+            value = self._items.setdefault(key, default)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return value
 
 
-@st.cache_resource(max_entries=1)  # one store, itself bounded by MAX_EXPERIMENTS
-def _experiments() -> tuple[OrderedDict, threading.Lock]:
-    return OrderedDict(), threading.Lock()
+@st.cache_resource(max_entries=1)  # one store per process, itself bounded
+def _experiments() -> Store:
+    return Store(64)
 
 
 def experiment_results(design: Design, seed: int) -> dict[int, Replicate]:
     """The replicates of the fixed-or-random experiment (design, seed) computed so far, by index:
     shared by every session (a replicate is a pure function of its key, so two sessions writing one
-    agree); the least recently used of more than MAX_EXPERIMENTS experiments are dropped."""
-    store, lock = _experiments()
-    with lock:
-        results = store.setdefault((design, seed), {})
-        store.move_to_end((design, seed))
-        while len(store) > MAX_EXPERIMENTS:
-            store.popitem(last=False)
-    return results
+    agree)."""
+    return _experiments().setdefault((design, seed), {})
+
+
+@st.cache_resource(max_entries=1)  # one store per process, itself bounded
+def runs() -> Store:
+    """Profiles and bootstrap runs by (kind, formula, REML, data, ...): a cancelled run keeps its
+    replicates here and continues from them (ui.inference.run_panel)."""
+    return Store(64)
+
+
+# -- inference (the p-values and bootstrap pages) -----------------------------------------------------
+
+@st.cache_resource(max_entries=16, show_spinner="Satterthwaite's degrees of freedom …", **KEEP)
+def satterthwaite(formula: str, REML: bool, data: str) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """lmerTest's summary table and type III anova, with its warnings."""
+    fit = fit_lmer(formula, REML, data).fit
+    vc = varpar_covariance(fit)
+    return coef_table(fit, vc), anova_table(fit, vc), vc.warnings
+
+
+@st.cache_resource(max_entries=16, show_spinner="Kenward-Roger's adjustment …", **KEEP)
+def kenward_roger(formula: str, data: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """pbkrtest's table and type III anova, of the REML fit."""
+    fit = fit_lmer(formula, True, data).fit
+    adj = kr.vcov_adjusted(fit)
+    return kr.coef_table(fit, adj), kr.anova_table(fit, hypotheses(fit), adj)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Likelihood-ratio tests of each coefficient (ML refits) …",
+                   **KEEP)
+def coefficient_lrts(formula: str, REML: bool, data: str) -> pd.DataFrame:
+    return coefficient_lrt(fit_lmer(formula, REML, data).fit)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, **KEEP)
+def variance_explained(formula: str, REML: bool, data: str) -> Explained:
+    return explained(fit_lmer(formula, REML, data).fit)
+
+
+def profiled(formula: str, REML: bool, data: str, progress=None) -> Profile:
+    """The fit's profile, from the runs' store, or computed (with `progress`) and stored."""
+    key = ("profile", formula, REML, data)
+    found = runs().get(key)
+    if found is None:
+        found = profile(fit_lmer(formula, REML, data).fit, progress=progress)
+        runs()[key] = found
+    return found
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, **KEEP)
+def zeta_chart(formula: str, REML: bool, data: str) -> dict:
+    return to_spec(inference_charts.zeta_plots(profiled(formula, REML, data)))
+
+
+@st.cache_resource(max_entries=32, show_spinner="Predicting with intervals …", **KEEP)
+def prediction_view(formula: str, REML: bool, data: str, people: tuple[str, ...]) -> tuple[dict, dict, float, int]:
+    """The over-time chart with the population's confidence band and the people's prediction bands,
+    the bands' half-widths, the share of the people's measurements inside their bands and their number."""
+    fit, frame = fit_lmer(formula, REML, data).fit, slice_frame(data)
+    population, units = population_band(fit), unit_bands(fit, frame, list(people))
+    chart = inference_charts.prediction_bands(mixed.rows_frame(frame, IgG=frame["IgG"]), population, units)
+    return to_spec(chart), band_widths(population, units), coverage(units), len(units)
 
 
 # -- stories -------------------------------------------------------------------------------
@@ -358,6 +457,9 @@ def default_work() -> list[tuple[Callable, tuple]]:
     m4 = mb.TUTORIAL_FORMULAS["MModTime4"]
     work += [(residual_charts, (m4[0], True, "all", "MModTime4")), (spread_over_time, (SPREAD_MODELS,)),
              (individuals_chart, (m4[0], True, "all", ("1-F", "1-M")))]
+    work += [(f, (*mmod[:1], True, mmod[1])) for f in (satterthwaite, coefficient_lrts, variance_explained,
+                                                      zeta_chart)]
+    work += [(kenward_roger, mmod), (prediction_view, (m4[0], True, "all", DEFAULT_PREDICTED))]
     g = gp.MODELS["binary"]
     work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
              (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),

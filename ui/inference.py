@@ -1,26 +1,21 @@
-"""Cached inference for the fits the pages show, and the run panel of long computations.
+"""The inference pages' shared parts: the model on screen, guarded sections, and the run panel of
+long computations.
 
-Everything is cached by what identifies the fit, (formula, REML, data slice), and shared by every
-session, as ui.mixed caches the fits. Profiles and bootstraps take seconds to minutes: they run
-in the page with a progress bar, and what they have so far is kept in a process-wide store after
-every report, so a cancelled run (the Cancel button reruns the page, which stops the loop at its
-next progress report) keeps its replicates and can be continued.
+Profiles and bootstraps take seconds to minutes: they run in the page with a progress bar, and what
+they have so far is kept in ui.cache's runs store after every report, so a cancelled run (the Cancel
+button reruns the page, which stops the loop at its next progress report) keeps its replicates and
+can be continued.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-import pandas as pd
 import streamlit as st
 
-from lib.engine import kenward_roger as kr
-from lib.engine.profile import Profile, coefficient_lrt, profile
-from lib.engine.r2 import Explained, explained
-from lib.engine.satterthwaite import anova_table, coef_table, hypotheses, varpar_covariance
+from lib.engine.profile import Profile
 from lib.teach import model_builder as mb
+from ui import cache
 from ui import mixed as ui
 
 
@@ -45,83 +40,16 @@ def model_on_screen(key: str, default: str) -> tuple[object, str, tuple[str, boo
     return outcome, name, (outcome.formula, outcome.REML, outcome.data)
 
 
-def _fit(formula: str, REML: bool, data: str):
-    return ui.fit(formula, REML, data).fit
-
-
-@st.cache_resource(max_entries=16, show_spinner="Satterthwaite's degrees of freedom …")
-def satterthwaite(formula: str, REML: bool, data: str) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
-    """lmerTest's summary table and type III anova, with its warnings."""
-    fit = _fit(formula, REML, data)
-    vc = varpar_covariance(fit)
-    return coef_table(fit, vc), anova_table(fit, vc), vc.warnings
-
-
-@st.cache_resource(max_entries=16, show_spinner="Kenward-Roger's adjustment …")
-def kenward_roger(formula: str, data: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """pbkrtest's table and type III anova, of the REML fit."""
-    fit = _fit(formula, True, data)
-    adj = kr.vcov_adjusted(fit)
-    return kr.coef_table(fit, adj), kr.anova_table(fit, hypotheses(fit), adj)
-
-
-@st.cache_resource(max_entries=16, show_spinner="Likelihood-ratio tests of each coefficient (ML refits) …")
-def lrt(formula: str, REML: bool, data: str) -> pd.DataFrame:
-    return coefficient_lrt(_fit(formula, REML, data))
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def variance_explained(formula: str, REML: bool, data: str) -> Explained:
-    return explained(_fit(formula, REML, data))
-
-
-MAX_RUNS = 64
-
-
-class _Runs(OrderedDict):
-    """Profiles and bootstrap runs by (kind, formula, REML, data, ...): shared, read-only values; the
-    least recently used of more than MAX_RUNS are dropped."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-
-    def __getitem__(self, key):
-        with self.lock:
-            self.move_to_end(key)
-            return super().__getitem__(key)
-
-    def get(self, key, default=None):
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __setitem__(self, key, value) -> None:
-        with self.lock:
-            super().__setitem__(key, value)
-            self.move_to_end(key)
-            while len(self) > MAX_RUNS:
-                self.popitem(last=False)
-
-
-@st.cache_resource
-def store() -> _Runs:
-    return _Runs()
-
-
-def cached_profile(key: tuple, formula: str, REML: bool, data: str, label: str) -> Profile:
+def cached_profile(formula: str, REML: bool, data: str, label: str) -> Profile:
     """The fit's profile, computed here with a progress bar unless a session already has."""
-    found = store().get(("profile",) + key)
-    if found is not None:
-        return found
+    if ("profile", formula, REML, data) in cache.runs():
+        return cache.profiled(formula, REML, data)
     bar = st.progress(0.0, text=f"Profiling {label} …")
 
     def progress(done: int, total: int, name: str) -> None:
         bar.progress(done / max(total, 1), text=f"Profiling {name} ({done + 1} of {total}) …" if name else "Done")
 
-    prof = profile(_fit(formula, REML, data), progress=progress)
-    store()[("profile",) + key] = prof
+    prof = cache.profiled(formula, REML, data, progress)
     bar.empty()
     return prof
 
@@ -132,7 +60,7 @@ def run_panel(key: str, run_key: tuple, nsim: int, label: str,
 
     compute(resume, progress) runs (or continues) the replicates, calling progress(result so far).
     """
-    results = store()
+    results = cache.runs()
     current = results.get(run_key)
     done = current.reps.done if current is not None else 0
     running = f"{key}_running"

@@ -22,7 +22,11 @@ from lib.teach.stoppable import Stopped, TimeLimit, run_stoppable
 from lib.teach.workbench_data import BUNDLED, DEFAULT, Dataset, from_upload, typed
 from lib.teach.workbench_scripts import python_script, r_script
 from ui.charts.mixed import qq_plot
-from ui.charts.workbench import residuals_over_time, residuals_vs_fitted, spread_over_time
+from ui.charts.workbench import (
+    residuals_over_time,
+    residuals_vs_fitted,
+    spread_over_time,
+)
 from ui.mixed import show_explanations
 
 UPLOAD = "Upload a CSV file"

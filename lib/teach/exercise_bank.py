@@ -7,19 +7,20 @@ A builder given no fit (the student's model could not be fitted) asks only what 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
 from lib.data.idcoding import shared_codes
-from lib.engine.compare import lrtest
-from lib.engine.design import is_factor
-from lib.teach.bootstrap_page import exercises as bootstrap_checks
 from lib.teach.exercises import CHOICE, NUMBER, Question, relative
-from lib.teach.fixed_or_random import Summary
-from lib.teach.glmm_residuals import Checks
-from lib.teach.inference import exercises as inference_checks
+
+if TYPE_CHECKING:
+    from lib.teach.fixed_or_random import Summary
+    from lib.teach.glmm_residuals import Checks
+
+# The engine and the pages' teaching modules are imported by the builders that need them: Home asks
+# its checks on the first page a student opens, which must not wait for scipy and the engine.
 
 READ_OFF = 0.005  # a number read off a printout: within half a percent (4 printed digits, rounded to 3)
 YES, NO = "Yes", "No"
@@ -95,6 +96,7 @@ def lrt_verdict(a, name_a: str, b, name_b: str) -> Question:
     hint = ("First ask whether the two likelihoods can be compared (REML fits need the same fixed "
             "effects); then compare p with 0.05; then ask whether the test puts a variance at zero, the "
             "edge of its range.")
+    from lib.engine.compare import lrtest
     comparison = lrtest(a, b) if a.nobs == b.nobs else None
     if comparison is None or a.df == b.df or comparison.note is not None:
         why = ("The fits are of different data, or have the same number of parameters, or are REML "
@@ -144,6 +146,7 @@ def home(data: pd.DataFrame) -> list[Question]:
 def data_page(raw: pd.DataFrame) -> list[Question]:
     per_person = raw.groupby(["IndID", "Sex"]).size()
     n = int(per_person.mode().iloc[0])
+    from lib.engine.design import is_factor
     numeric = not is_factor(raw["FamID"])
     options = ("Nothing: integers are fine as they are", "as.factor(FamID): make it a label, not a number",
                "log(FamID): family codes are skewed", "Drop FamID: families do not matter")
@@ -330,12 +333,22 @@ def glmm_residuals(checks: Checks | None = None, name: str = "fit") -> list[Ques
     ]
 
 
+def inference(**live) -> list[Question]:
+    from lib.teach.inference import exercises
+    return exercises(**live)
+
+
+def bootstrap(**live) -> list[Question]:
+    from lib.teach.bootstrap_page import exercises
+    return exercises(**live)
+
+
 BUILDERS: dict[str, Callable[..., list[Question]]] = {
     "home": home, "data": data_page, "fixed_effects": fixed_effects, "random_effects": random_effects,
     "variance_components": variance_components, "multiple_factors": multiple_factors,
     "random_regression": random_regression, "ml_vs_reml": ml_vs_reml, "convergence": convergence,
     "qaqc": qaqc, "glmm": glmm, "pooling": pooling, "fixed_or_random": fixed_or_random,
-    "glmm_residuals": glmm_residuals, "inference": inference_checks, "bootstrap": bootstrap_checks,
+    "glmm_residuals": glmm_residuals, "inference": inference, "bootstrap": bootstrap,
 }
 SLOTS: dict[str, tuple[str, ...]] = {
     "home": ("contrasts", "variance"), "data": ("per_person", "error"), "fixed_effects": ("params", "error"),

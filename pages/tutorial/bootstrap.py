@@ -8,8 +8,8 @@ from lib.rprint.rformat import format_pvalue
 from lib.teach import bootstrap_page as bp
 from lib.teach import model_builder as mb
 from lib.teach.inference import as_text
-from ui import exercises
-from ui import inference as cache
+from ui import cache, exercises
+from ui import inference as panel
 from ui import mixed as ui
 from ui.charts.inference import bootstrap_histograms, lrt_reference
 
@@ -17,20 +17,20 @@ st.title("Parametric bootstrap")
 st.markdown(bp.WHAT)
 ui.tutorial_note("beyond the tutorial: `bootMer(m, FUN, nsim, seed)`, `confint(m, method=\"boot\")`, "
                  "`pbkrtest::PBmodcomp`")
-outcome, name, key = cache.model_on_screen("bt", "MMod")
+outcome, name, key = panel.model_on_screen("bt", "MMod")
 fit = outcome.fit
 
 st.header("Intervals for every parameter")
 c1, c2 = st.columns(2)
 nsim = c1.select_slider("Replicates", bp.NSIM_CHOICES, value=200, key="bt_nsim")
 seed = int(c2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, value=1, step=1, key="bt_seed"))
-with cache.guarded("bootstrap"):
-    boot = cache.run_panel("bt", ("boot",) + key + (nsim, seed), nsim, f"{nsim} replicates",
+with panel.guarded("bootstrap"):
+    boot = panel.run_panel("bt", ("boot",) + key + (nsim, seed), nsim, f"{nsim} replicates",
                            lambda resume, progress: parametric_bootstrap(fit, nsim, seed, resume, progress))
     st.code(f"b <- bootMer({name}, FUN = <lme4's confint statistics>, nsim = {nsim}, seed = {seed})\n"
             f"confint({name}, method = \"boot\", nsim = {nsim})", language="r")
     if boot is not None and boot.reps.done >= 2:
-        prof = cache.store().get(("profile",) + key)
+        prof = cache.runs().get(("profile",) + key)
         table = bp.interval_table(boot, prof.confint() if prof else None, wald(fit))
         st.table(as_text(table))
         if prof is None:
@@ -49,12 +49,12 @@ l1, l2 = st.columns(2)
 lrt_nsim = l1.select_slider("Replicates", bp.NSIM_CHOICES, value=200, key="bt_lrt_nsim")
 lrt_seed = int(l2.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, value=1, step=1, key="bt_lrt_seed"))
 res = None
-with cache.guarded("bootstrap test"):
+with panel.guarded("bootstrap test"):
     null_f, null_d = mb.TUTORIAL_FORMULAS[pair.null]
     alt_f, _ = mb.TUTORIAL_FORMULAS[pair.alt]
     null, alt = ui.fit(null_f, True, null_d), ui.fit(alt_f, True, null_d)
     if null.ok and alt.ok:
-        res = cache.run_panel("bt_lrt", ("lrt", null_f, alt_f, null_d, lrt_nsim, lrt_seed), lrt_nsim,
+        res = panel.run_panel("bt_lrt", ("lrt", null_f, alt_f, null_d, lrt_nsim, lrt_seed), lrt_nsim,
                               f"the test ({lrt_nsim} replicates)",
                               lambda resume, progress: bootstrap_lrt(null.fit, alt.fit, lrt_nsim, lrt_seed, resume,
                                                                      progress))

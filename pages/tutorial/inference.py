@@ -2,23 +2,22 @@
 plots; ICC and R2; predictions over time with their bands."""
 import streamlit as st
 
-from lib.data.immune import individual_labels
+from lib.data.immune import individual_choices
 from lib.data.slices import slice_frame
 from lib.engine.confint import wald
 from lib.rprint.rformat import format_pvalue
 from lib.teach import inference as inf
 from lib.teach import model_builder as mb
-from ui import exercises
-from ui import inference as cache
+from ui import cache, exercises
+from ui import inference as panel
 from ui import mixed as ui
-from ui.charts.inference import prediction_bands, zeta_plots
-from ui.charts.mixed import rows_frame
+from ui.widgets import people_picker, show_chart
 
 st.title("p-values and intervals")
 st.markdown(inf.WHY_NO_P)
 ui.tutorial_note("beyond the tutorial: `library(lmerTest)`, `pbkrtest`, `confint(m, method=\"profile\")`, "
                  "`performance::icc(m)`, `r2_nakagawa(m)`")
-outcome, name, key = cache.model_on_screen("inf", "MMod")
+outcome, name, key = panel.model_on_screen("inf", "MMod")
 fit = outcome.fit
 table = ptable = None  # what the checks at the end ask about, once shown
 with st.expander(f"summary({name})"):
@@ -26,10 +25,10 @@ with st.expander(f"summary({name})"):
 
 st.header("Is each coefficient zero? Four answers")
 st.markdown(inf.METHODS)
-with cache.guarded("p-values"):
+with panel.guarded("p-values"):
     satt, satt_anova, satt_warnings = cache.satterthwaite(*key)
     kr = cache.kenward_roger(outcome.formula, outcome.data) if outcome.REML else None
-    table = inf.p_value_table(fit, satt, kr[0] if kr else None, cache.lrt(*key))
+    table = inf.p_value_table(fit, satt, kr[0] if kr else None, cache.coefficient_lrts(*key))
     shown = table.copy()
     for c in shown.columns:
         shown[c] = [format_pvalue(v, 3) if c.startswith("p (") else f"{v:.4g}" for v in table[c]]
@@ -65,12 +64,12 @@ wrong. The 95% profile interval is where ζ crosses ±1.96 (lme4's `confint(m)`,
 ML refit). Watch a standard deviation estimated from 8 families: its profile is curved, its interval
 lopsided, and the lower end may reach 0.
 """)
-with cache.guarded("profile"):
+with panel.guarded("profile"):
     n_par = len(fit.theta) + 1 + len(fit.fixef)
-    auto = n_par <= 6 or ("profile",) + key in cache.store()
+    auto = n_par <= 6 or ("profile",) + key in cache.runs()
     if auto or st.button(f"Profile all {n_par} parameters (for this model, a minute or more)", key="inf_profile"):
-        prof = cache.cached_profile(key, *key, name)
-        st.altair_chart(zeta_plots(prof), width="content")
+        prof = panel.cached_profile(*key, name)
+        show_chart(cache.zeta_chart(*key))
         ptable = inf.profile_table(prof, wald(fit))
         st.table(inf.as_text(ptable))
         for note in inf.shape_notes(ptable):
@@ -82,7 +81,7 @@ with cache.guarded("profile"):
                     f"confint({name}, method = \"Wald\")", language="r")
 
 st.header("How much variance is explained? ICC and R²")
-with cache.guarded("ICC or R²"):
+with panel.guarded("ICC or R²"):
     ex = cache.variance_explained(*key)
     for line in inf.variance_story(ex, list(fit.ngrps)):
         st.markdown(f"- {line}")
@@ -96,7 +95,7 @@ with cache.guarded("ICC or R²"):
     st.code(f"library(performance)\nicc({name}); icc({name}, by_group = TRUE)\nr2_nakagawa({name})", language="r")
 
 st.header("Predictions over time, with their uncertainty")
-with cache.guarded("predictions"):
+with panel.guarded("predictions"):
     over_time = outcome.data == "all" and "Time" in fit.fixef.index
     p_out, p_name = (outcome, name) if over_time else (ui.fit(mb.TUTORIAL_FORMULAS["MModTime4"][0], True, "all"),
                                                        "MModTime4")
@@ -104,19 +103,14 @@ with cache.guarded("predictions"):
         st.caption("The model on screen has no Time trend over all 18 months, so this section shows the tutorial's "
                    "MModTime4.")
     if p_out.ok:
-        data = slice_frame("all")
-        everyone = sorted(individual_labels(data).unique(), key=lambda s: (int(s.split("-")[0]), s))
-        chosen = st.multiselect("Individuals (IndID-Sex)", everyone, default=["1-F", "1-M", "7-F"], key="inf_people",
-                                max_selections=8)
-        population = inf.population_band(p_out.fit)
-        units = inf.unit_bands(p_out.fit, data, chosen)
-        background = rows_frame(data, IgG=data["IgG"])
-        st.altair_chart(prediction_bands(background, population, units), width="stretch")
-        w = inf.band_widths(population, units)
+        chosen = people_picker("Individuals (IndID-Sex)", individual_choices(slice_frame("all")),
+                               cache.DEFAULT_PREDICTED, key="inf_people", max_selections=8)
+        spec, w, inside, n = cache.prediction_view(p_out.formula, p_out.REML, p_out.data, tuple(chosen))
+        show_chart(spec)
         st.markdown(inf.PREDICTION_STORY.format(name=p_name, pop_first=w["population_first"],
                                                 pop_last=w["population_last"], unit=w["unit"]))
         if chosen:
-            st.caption(f"{inf.coverage(units):.0%} of these people's {len(units)} measurements lie inside their "
+            st.caption(f"{inside:.0%} of these people's {n} measurements lie inside their "
                        "bands (about 95% expected).")
 
 exercises.show("inference", table=table, profile=ptable)

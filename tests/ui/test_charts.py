@@ -150,3 +150,42 @@ def test_charts_after_a_widget_change_keep_the_contract(page, widget, value):
 def test_the_spread_models_are_the_pages():
     """The QA/QC models are fitted to all times and have residuals to compare."""
     assert [m[4] for m in SPREAD_MODELS] == ["all"] * 3
+
+
+# -- the inference pages' charts (built from a profile and short bootstrap runs) -------------------
+
+@pytest.fixture(scope="module")
+def inference_charts() -> dict[str, alt.TopLevelMixin]:
+    from lib.engine.boot_lrt import bootstrap_lrt
+    from lib.engine.bootstrap import parametric_bootstrap
+    from lib.engine.profile import profile
+    from lib.teach.inference import population_band, unit_bands
+    from ui.charts import inference
+
+    from lib.teach.bootstrap_page import LRT_PAIRS
+    from lib.teach.model_builder import TUTORIAL_FORMULAS
+
+    mmod = fit_lmer("IgG ~ Sex + (1 | FamID)", True, "time0").fit
+    null, both = (fit_lmer(TUTORIAL_FORMULAS[name][0], True, TUTORIAL_FORMULAS[LRT_PAIRS[0].null][1]).fit
+                  for name in (LRT_PAIRS[0].null, LRT_PAIRS[0].alt))  # as the bootstrap page fits them
+    m4 = fit_lmer("IgG ~ Sex * Time + (1 + Time | FamID) + (1 + Time | Sex:IndID)", True, "all").fit
+    data = slice_frame("all")
+    return {
+        "zeta_plots": inference.zeta_plots(profile(mmod)),
+        "bootstrap_histograms": inference.bootstrap_histograms(parametric_bootstrap(mmod, 20, 1)),
+        "lrt_reference": inference.lrt_reference(bootstrap_lrt(null, both, 20, 1)),
+        "prediction_bands": inference.prediction_bands(mixed.rows_frame(data, IgG=data["IgG"]), population_band(m4),
+                                                       unit_bands(m4, data, ["1-F", "7-M"])),
+    }
+
+
+def test_the_inference_charts_keep_the_contract_and_the_theme(inference_charts, monkeypatch):
+    from ui.charts import inference
+    public = {name for name, f in inspect.getmembers(inference, inspect.isfunction)
+              if f.__module__ == inference.__name__ and not name.startswith("_")}
+    assert public == set(inference_charts)
+    for name, chart in inference_charts.items():
+        d = spec(chart)
+        assert contract.problems(d) == [], name
+        assert "autosize" in d and d["config"]["legend"]["orient"] == "right", name
+    assert json.dumps(theme.sex_scale().to_dict()) in json.dumps(spec(inference_charts["prediction_bands"]))

@@ -121,11 +121,11 @@ def test_bootstrap_runs_and_shows_intervals():
 
 def test_a_cancelled_run_is_kept_and_continues(lmer_fits):
     """A run stopped after 5 replicates (as Cancel leaves it) shows them, says so, and offers Continue."""
-    from ui import inference as cache
+    from ui import cache
     fit = lmer_fits.get("MMod")
     stopped = parametric_bootstrap(fit, nsim=100, seed=9, should_stop=iter([False] * 5 + [True]).__next__)
     key = ("boot", "IgG ~ Sex + (1 | FamID)", True, "time0", 100, 9)
-    cache.store()[key] = stopped
+    cache.runs()[key] = stopped
     at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "bootstrap.py"), default_timeout=TIMEOUT)
     at.session_state["bt_nsim"] = 100
     at.session_state["bt_seed"] = 9
@@ -134,7 +134,7 @@ def test_a_cancelled_run_is_kept_and_continues(lmer_fits):
     assert any("Stopped after 5 of 100 replicates" in w.value for w in at.warning)
     assert at.button(key="bt_start").label == "Continue 100 replicates"
     at.button(key="bt_start").click().run()
-    assert cache.store()[key].reps.complete
+    assert cache.runs().get(key).reps.complete
     assert not any("Stopped after" in w.value for w in at.warning)
 
 

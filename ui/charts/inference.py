@@ -10,10 +10,10 @@ from scipy.stats import chi2, norm
 from lib.engine.boot_lrt import BootLRT
 from lib.engine.bootstrap import Bootstrap
 from lib.engine.profile import ParameterProfile, Profile
+from ui.charts import theme
 from ui.charts.immune import IGG_AXIS, TIME_AXIS
-from ui.charts.mixed import SEX_COLOURS
 
-PROFILE_COLOUR, WALD_COLOUR = "#1565c0", "#ef6c00"
+PROFILE_COLOUR, WALD_COLOUR = theme.MODEL_COLOURS[0], theme.MODEL_COLOURS[1]
 
 
 def _zeta_panel(p: ParameterProfile, level: float) -> alt.LayerChart:
@@ -32,7 +32,7 @@ def _zeta_panel(p: ParameterProfile, level: float) -> alt.LayerChart:
         layers.append(alt.Chart(line).mark_line(color=WALD_COLOUR, strokeDash=[6, 4], clip=True)
                       .encode(x="value:Q", y="zeta:Q", tooltip=tip))
     rules = pd.DataFrame({"zeta": [-z, z]})
-    layers.append(alt.Chart(rules).mark_rule(color="gray", strokeDash=[2, 2]).encode(y="zeta:Q"))
+    layers.append(alt.Chart(rules).mark_rule(color=theme.REFERENCE, strokeDash=[2, 2]).encode(y="zeta:Q"))
     limits = pd.DataFrame({"value": [v for v in (lo, hi) if np.isfinite(v)]})
     layers.append(alt.Chart(limits).mark_rule(color=PROFILE_COLOUR).encode(
         x="value:Q", tooltip=[alt.Tooltip("value:Q", format=".5g", title="profile limit")]))
@@ -43,7 +43,8 @@ def zeta_plots(prof: Profile, level: float = 0.95, columns: int = 3) -> alt.Conc
     """lme4's xyplot(profile(fit)): zeta against each parameter, with the straight Wald line and the
     +-qnorm lines whose crossings are the profile limits."""
     panels = [_zeta_panel(p, level) for p in prof.params.values()]
-    return alt.concat(*panels, columns=columns).resolve_scale(x="independent")
+    return theme.finish(alt.concat(*panels, columns=columns).resolve_scale(x="independent"), None,
+                        fit_width=False)
 
 
 def bootstrap_histograms(boot: Bootstrap, level: float = 0.95, columns: int = 3) -> alt.ConcatChart:
@@ -59,10 +60,10 @@ def bootstrap_histograms(boot: Bootstrap, level: float = 0.95, columns: int = 3)
                               "what": ["estimate", "percentile limit", "percentile limit"]})
         rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(
             x="value:Q", color=alt.Color("what:N", scale=alt.Scale(domain=["estimate", "percentile limit"],
-                                                                  range=["black", PROFILE_COLOUR]), title=None),
+                                                                  range=[theme.REFERENCE, PROFILE_COLOUR]), title=None),
             tooltip=["what:N", alt.Tooltip("value:Q", format=".5g")])
         panels.append(alt.layer(hist, rules).properties(width=240, height=160))
-    return alt.concat(*panels, columns=columns)
+    return theme.finish(alt.concat(*panels, columns=columns), None, fit_width=False)
 
 
 def lrt_reference(res: BootLRT) -> alt.LayerChart:
@@ -81,11 +82,12 @@ def lrt_reference(res: BootLRT) -> alt.LayerChart:
                                                        0.5 * low + 0.5 * chi2.pdf(grid, res.df)]) * n * width,
                          "curve": np.repeat([f"χ²({res.df})", "50:50 mixture"], len(grid))})
     curves = alt.Chart(dens).mark_line(strokeWidth=2).encode(
-        x="LRT:Q", y="replicates:Q", color=alt.Color("curve:N", title="reference"))
-    obs = alt.Chart(pd.DataFrame({"LRT": [res.statistic]})).mark_rule(color="black", strokeWidth=2).encode(
+        x="LRT:Q", y="replicates:Q", color=alt.Color("curve:N", title="reference",
+                                                    scale=theme.model_scale(dens["curve"])))
+    obs = alt.Chart(pd.DataFrame({"LRT": [res.statistic]})).mark_rule(color=theme.REFERENCE, strokeWidth=2).encode(
         x="LRT:Q", tooltip=[alt.Tooltip("LRT:Q", title="observed", format=".4g")])
-    return alt.layer(hist, curves, obs).properties(
-        title="Bootstrap reference distribution of the LRT (black: the observed statistic)", height=300)
+    return theme.finish(alt.layer(hist, curves, obs), 300,
+                        "Bootstrap reference distribution of the LRT (dark rule: the observed statistic)")
 
 
 def prediction_bands(background: pd.DataFrame, population: pd.DataFrame, units: pd.DataFrame) -> alt.LayerChart:
@@ -93,17 +95,17 @@ def prediction_bands(background: pd.DataFrame, population: pd.DataFrame, units: 
     and the chosen individuals' own lines with their prediction bands and measurements."""
     x = alt.X("Time:Q", axis=TIME_AXIS)
     y_scale = alt.Scale(zero=False)
-    lines = alt.Chart(background).mark_line(color="lightgray", opacity=0.3, strokeWidth=1).encode(
+    lines = alt.Chart(background).mark_line(color=theme.BACKGROUND, opacity=0.3, strokeWidth=1).encode(
         x=x, y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=y_scale), detail="Individual:N")
-    sex = alt.Color("Sex:N", scale=SEX_COLOURS, title="Population (sex)")
+    sex = alt.Color("Sex:N", scale=theme.sex_scale(), title="Population (sex)")
     ptip = ["Sex:N", "Time:Q", alt.Tooltip("fit:Q", format=".2f", title="population"),
             alt.Tooltip("lower:Q", format=".2f"), alt.Tooltip("upper:Q", format=".2f")]
     pop_band = alt.Chart(population).mark_area(opacity=0.25).encode(
-        x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=alt.Color("Sex:N", scale=SEX_COLOURS, legend=None),
+        x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=alt.Color("Sex:N", scale=theme.sex_scale(), legend=None),
         tooltip=ptip)
     pop_line = alt.Chart(population).mark_line(strokeWidth=3, strokeDash=[6, 3]).encode(
         x=x, y=alt.Y("fit:Q", scale=y_scale), color=sex, tooltip=ptip)
-    people = alt.Scale(scheme="dark2")
+    people = theme.people_scale(list(dict.fromkeys(units["Individual"])))
     utip = ["Individual:N", "FamID:N", "Time:Q", alt.Tooltip("IgG:Q", format=".2f"),
             alt.Tooltip("fit:Q", format=".2f", title="own line"), alt.Tooltip("lower:Q", format=".2f"),
             alt.Tooltip("upper:Q", format=".2f")]
@@ -116,6 +118,6 @@ def prediction_bands(background: pd.DataFrame, population: pd.DataFrame, units: 
     obs = alt.Chart(units).mark_point(filled=True, size=35).encode(
         x=x, y=alt.Y("IgG:Q", scale=y_scale), color=alt.Color("Individual:N", scale=people, legend=None),
         tooltip=utip)
-    return alt.layer(lines, pop_band, pop_line, unit_band, unit_line, obs).resolve_scale(color="independent") \
-        .properties(title="Population line ± 95% confidence band (dashed), individuals' lines ± 95% prediction band",
-                    height=420)
+    chart = alt.layer(lines, pop_band, pop_line, unit_band, unit_line, obs).resolve_scale(color="independent")
+    return theme.finish(chart, 420, "Population line ± 95% confidence band (dashed), individuals' lines "
+                                    "± 95% prediction band")

@@ -1,6 +1,6 @@
 """Simulation-based scaled residuals for GLMMs, in the manner of R's DHARMa (Hartig).
 
-Simulate the response many times from the fitted model (lib.engine.simulate_glmm); an
+Simulate the response many times from the fitted model (lib.engine.simulate); an
 observation's scaled residual is where its observed value falls among its own simulations: the
 value of their empirical distribution function there. Under the model the residuals are uniform
 on (0, 1), whatever the family: 0.5 means "as expected", values near 0 or 1 mean "smaller (larger)
@@ -41,7 +41,7 @@ from statsmodels.regression.quantile_regression import QuantReg
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, IterationLimitWarning
 
 from lib.engine.glmer_fit import GlmerFit
-from lib.engine.simulate_glmm import counts, simulate, trials
+from lib.engine.simulate import counts, simulate, trials
 
 QUANTILES = (0.25, 0.5, 0.75)
 MIN_SPLINE_VALUES = 8  # fewer distinct predicted values: quantiles per value instead of a spline

@@ -22,7 +22,7 @@ def test_simulated_responses_have_the_models_covariance(lmer_fits):
     """Var(y_i) = sigma_F^2 + sigma^2 and Cov(y_i, y_j) = sigma_F^2 for two people of one family,
     E(y) = X beta (MMod: y = X beta + b_family + e); 4,000 draws."""
     fit = lmer_fits.get("MMod")
-    y = simulate(fit, nsim=4000, seed=11)
+    y = simulate(fit, nsim=4000, seed=11).T  # a row per person, a column per simulation
     sf2, s2 = fit.varcorr["vcov"].to_numpy()
     mean = fit.problem.X @ fit.fixef.to_numpy()
     fam = fit.problem.frame["FamID"].astype(str).to_numpy()

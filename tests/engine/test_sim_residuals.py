@@ -1,4 +1,4 @@
-"""Simulating from glmer fits (lib.engine.simulate_glmm) and DHARMa-style residuals (lib.engine.sim_residuals).
+"""Simulating from glmer fits (lib.engine.simulate) and DHARMa-style residuals (lib.engine.sim_residuals).
 
 Simulations are random, so the checks are of distributions, each against a known answer:
 - the PIT residual of a value among simulations is where it falls in their empirical distribution
@@ -31,7 +31,7 @@ from lib.engine.sim_residuals import (
     uniform_qq,
     uniformity_test,
 )
-from lib.engine.simulate_glmm import counts, simulate, trials
+from lib.engine.simulate import counts, simulate, trials
 
 COUNTS_FORMULA = "Count ~ Dose + (1 | Site)"
 MONTHS_FORMULA = "cbind(MonthsLow, Months - MonthsLow) ~ Sex + (1 | FamID)"

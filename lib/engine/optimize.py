@@ -373,22 +373,31 @@ def _bfgs(H: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
     return H - np.outer(Hs, Hs) / (s @ Hs) + np.outer(y, y) / ys
 
 
-def _polish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> tuple[np.ndarray, float]:
-    """Tight BOBYQA restarts from x until one gains less than FINISH_TOL, then check.boundary."""
-    for _ in range(POLISH_RESTARTS):
-        scale = np.maximum(np.abs(x), 1e-2)
-
-        def tight(opt: nlopt.opt) -> None:
-            opt.set_initial_step(1e-3 * scale)
-            opt.set_xtol_rel(1e-10)
-            opt.set_ftol_abs(1e-14)
-            opt.set_maxeval(10_000)
-
-        xn, fn_, _, _ = run_bobyqa(fn, x, lower, tight)
+def bobyqa_restarts(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
+                    settings_at: Callable[[np.ndarray], Callable[[nlopt.opt], None]], tol: float,
+                    restarts: int) -> tuple[np.ndarray, float]:
+    """BOBYQA again and again from the best point so far (each run set up by settings_at(x)),
+    until a run gains less than tol, at most `restarts` runs."""
+    for _ in range(restarts):
+        xn, fn_, _, _ = run_bobyqa(fn, x, lower, settings_at(x))
         gain = fx - fn_
         if gain > 0:
             x, fx = xn, fn_
-        if gain < FINISH_TOL:
+        if gain < tol:
             break
+    return x, fx
+
+
+def _polish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray) -> tuple[np.ndarray, float]:
+    """Tight BOBYQA restarts from x until one gains less than FINISH_TOL, then check.boundary."""
+    def tight(at: np.ndarray) -> Callable[[nlopt.opt], None]:
+        def settings(opt: nlopt.opt) -> None:
+            opt.set_initial_step(1e-3 * np.maximum(np.abs(at), 1e-2))
+            opt.set_xtol_rel(1e-10)
+            opt.set_ftol_abs(1e-14)
+            opt.set_maxeval(10_000)
+        return settings
+
+    x, fx = bobyqa_restarts(fn, x, fx, lower, tight, FINISH_TOL, POLISH_RESTARTS)
     res = _snap_to_boundary(fn, OptResult(x.copy(), fx, 0, 0), lower)
     return res.par, res.fval

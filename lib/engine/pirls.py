@@ -19,6 +19,8 @@ over u and beta or over u alone.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from lib.engine.family import Family
@@ -104,6 +106,20 @@ class Pirls:
         self.resp.update_mu(self.lin_pred())
         return self.resp.res_dev() + self.sqr_l()
 
+    def _halve_steps(self, pdev: float, olddelu: np.ndarray, olddelb: np.ndarray,
+                     worse: Callable[[float], bool]) -> float:
+        """lme4's step halving: back towards the last increments while the penalized deviance is
+        `worse` than before the step (at most 20 times); the deviance where it stops."""
+        for _ in range(20):
+            if not worse(pdev):
+                break
+            self.delu = (olddelu + self.delu) / 2.0
+            if self.with_beta:
+                self.delb = (olddelb + self.delb) / 2.0
+            self.resp.update_mu(self.lin_pred())
+            pdev = self.resp.res_dev() + self.sqr_l()
+        return pdev
+
     def update(self, theta: np.ndarray, with_beta: bool) -> None:
         """lme4's pwrssUpdate: iterate to convergence, halving steps that increase pdev."""
         self.theta = np.asarray(theta, float).copy()
@@ -116,14 +132,7 @@ class Pirls:
             if abs((oldpdev - pdev) / pdev) < self.tol:
                 return
             if np.isnan(pdev) or pdev > oldpdev:
-                for _ in range(20):
-                    if not (np.isnan(pdev) or pdev > oldpdev):
-                        break
-                    self.delu = (olddelu + self.delu) / 2.0
-                    if with_beta:
-                        self.delb = (olddelb + self.delb) / 2.0
-                    self.resp.update_mu(self.lin_pred())
-                    pdev = self.resp.res_dev() + self.sqr_l()
+                pdev = self._halve_steps(pdev, olddelu, olddelb, lambda d: np.isnan(d) or d > oldpdev)
                 if np.isnan(pdev):
                     raise PirlsError("PIRLS loop resulted in NaN value")
                 if pdev - oldpdev > self.tol:
@@ -150,14 +159,9 @@ class Pirls:
         for i in range(self.maxit):
             eta, olddelu, olddelb = self.resp.eta.copy(), self.delu.copy(), self.delb.copy()
             oldpdev, pdev = pdev, self._iterate()
-            for _ in range(20):  # lme4's step halving, with round-off allowed for
-                if not (np.isnan(pdev) or pdev - oldpdev > 1e-12 * abs(pdev)):
-                    break
-                self.delu = (olddelu + self.delu) / 2.0
-                if with_beta:
-                    self.delb = (olddelb + self.delb) / 2.0
-                self.resp.update_mu(self.lin_pred())
-                pdev = self.resp.res_dev() + self.sqr_l()
+            # lme4's step halving, with round-off allowed for
+            pdev = self._halve_steps(pdev, olddelu, olddelb,
+                                     lambda d: np.isnan(d) or d - oldpdev > 1e-12 * abs(d))
             self.iterations = i + 1
             if np.isnan(pdev):
                 raise PirlsError("PIRLS loop resulted in NaN value")

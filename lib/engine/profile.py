@@ -34,7 +34,7 @@ from scipy.stats import chi2, norm
 
 from lib.engine.convergence import deriv12
 from lib.engine.lmer import LmerFit, LmerProblem, fit_problem, setup
-from lib.engine.optimize import run_bobyqa
+from lib.engine.optimize import bobyqa_restarts
 from lib.engine.pls import one_blas_thread
 from lib.engine.sdcor import sdcor_bounds, sdcor_names, sdcor_to_theta, theta_to_sdcor
 
@@ -121,25 +121,21 @@ def _argmin(fn: Callable[[np.ndarray], float], x0: np.ndarray, lower: np.ndarray
     if not len(x):
         return x, float(fn(x))
     fx = float(fn(x))
-    for _ in range(MAX_RESTARTS):
-        room = np.minimum(upper - x, x - lower)
-        step = np.maximum(0.01 * np.abs(x), 0.005)
+
+    def tight(at: np.ndarray) -> Callable[[nlopt.opt], None]:
+        room = np.minimum(upper - at, at - lower)
+        step = np.maximum(0.01 * np.abs(at), 0.005)
         step = np.where(room > 0, np.minimum(step, np.maximum(room, 1e-3)), step)
 
-        def tight(opt: nlopt.opt, step: np.ndarray = step) -> None:
+        def settings(opt: nlopt.opt) -> None:
             opt.set_upper_bounds(np.where(np.isfinite(upper), upper, np.inf))
             opt.set_initial_step(step)
             opt.set_xtol_rel(1e-8)
             opt.set_ftol_abs(1e-10)
             opt.set_maxeval(20_000)
+        return settings
 
-        xn, fn_, _, _ = run_bobyqa(fn, x, lower, tight)
-        gain = fx - fn_
-        if gain > 0:
-            x, fx = xn, fn_
-        if gain < INNER_TOL:
-            break
-    return x, fx
+    return bobyqa_restarts(fn, x, fx, lower, tight, INNER_TOL, MAX_RESTARTS)
 
 
 @dataclass

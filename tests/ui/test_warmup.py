@@ -29,5 +29,15 @@ def test_the_app_itself_imports_nothing_heavy():
     assert loaded_after(code) == []
 
 
+def test_the_home_page_with_its_checks_imports_no_engine():
+    """The first page a student opens: its own imports and its checks' questions need pandas (the data),
+    not scipy, statsmodels, altair or the engine (lib.teach.exercise_bank's builders import those)."""
+    modules = [m for m in imports_of(REPO / "pages" / "tutorial" / "home.py") if m != "streamlit"]
+    code = ("import importlib\nfor m in %r:\n    try: importlib.import_module(m)\n    except ImportError: pass\n"
+            "from lib.data.immune import load_raw\nfrom lib.teach.exercise_bank import questions\n"
+            "questions('home', data=load_raw())" % modules)
+    assert loaded_after(code) == ["pandas"]
+
+
 def test_the_warm_up_imports_what_the_other_pages_need():
     assert loaded_after("from ui.warmup import _import_all; _import_all()") == list(HEAVY)

@@ -6,6 +6,7 @@ which turns the skip into a failure.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,22 @@ def assert_no_error_box(tab) -> None:
     assert tab.locator('[data-testid="stException"]').count() == 0
     errors = tab.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.all_inner_texts()
+
+
+def choose(tab, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label` (its list opened again if a rerun closed it)."""
+    from playwright.sync_api import TimeoutError as NotOpen
+
+    box = tab.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    for _ in range(10):
+        wait_until_rendered(tab, TIMEOUT_MS)
+        box.click()
+        try:
+            tab.get_by_role("option").filter(has_text=option).first.click(timeout=3000)
+            return
+        except NotOpen:
+            tab.keyboard.press("Escape")
+    raise AssertionError(f"the {label} selectbox does not open")
 
 
 def coef(ref: dict, name: str) -> str:
@@ -215,11 +232,16 @@ def test_inference_page_renders_lmertest_numbers(page):
 
 
 def test_bootstrap_page_runs_cancels_and_continues(page):
-    """The bootstrap LRT of MMod2 against MMod: started, cancelled while the bar moves, kept, continued."""
+    """The bootstrap LRT of random Time slopes per family (MModTime2 against MModTime, 4,860 rows: some
+    seconds of refits for 200 replicates, so that Cancel comes while the run is under way): started,
+    cancelled while the bar moves, kept, continued."""
     open_page(page, "bootstrap")
-    page.get_by_text("6.9673").first.wait_for()
+    page.get_by_text("6.9673").first.wait_for()  # the first comparison's statistic, lrtest(MMod2, MMod)
+    choose(page, "Comparison", "random Time slopes per family")
+    page.get_by_text("618.4263").first.wait_for()  # 2 (logLik(MModTime2) - logLik(MModTime)), REML
     page.get_by_role("button", name="Run the test (200 replicates)").click()
-    page.get_by_text("of 200 replicates").first.wait_for()
+    # a replicate or more reported (Cancel before the first report keeps nothing, as it should)
+    page.get_by_text(re.compile(r"^[1-9][0-9]* of 200 replicates")).first.wait_for()
     page.get_by_role("button", name="Cancel").nth(1).click()
     page.get_by_text("Stopped after").first.wait_for()
     page.get_by_role("button", name="Continue the test (200 replicates)").click()

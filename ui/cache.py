@@ -267,7 +267,8 @@ def glmm_checks(key: str, random: str, nsim: int, seed: int, conditional: bool) 
 class Store:
     """A process-wide map of results that grow while a page runs (replicates, profiles), shared by
     every session and bounded: the least recently used of more than `size` keys are dropped.
-    Values are read-only once stored; a key's value is replaced whole, never changed in place."""
+    A run's result is replaced whole at each report; the experiments' replicates accrue in one dict
+    per key, each replicate a pure function of its key (two sessions writing one agree)."""
 
     def __init__(self, size: int) -> None:
         self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()

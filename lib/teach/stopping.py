@@ -146,9 +146,7 @@ def paths_to_optimum(rp: Replay, fit) -> pd.DataFrame:
     first. This app's path is drawn as its best value so far: the finish's derivative probes lie
     1e-4 away from its points, above them.
     """
-    own = fit.trace["criterion"].to_numpy()
-    best = np.minimum.accumulate(np.append(own, rp.optimum_criterion))[:-1]
-    best[-1] = rp.optimum_criterion
+    best = np.minimum.accumulate(fit.trace["criterion"].to_numpy())
     mine = pd.DataFrame({"evaluation": np.arange(1, len(best) + 1), "stage": APP_PATH, "criterion": best})
     out = pd.concat([rp.path, mine], ignore_index=True).rename(columns={"stage": "path"})
     return out.assign(above=np.maximum(out["criterion"] - rp.optimum_criterion, LOG_FLOOR))

@@ -24,7 +24,7 @@ from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence
 from lib.engine.formula import Formula
 from lib.engine.lmer_fit import LmerFit
 from lib.engine.lmer_problem import LmerProblem, setup
-from lib.engine.optimize import OptResult, finish, optimize_lmer, quasi_newton
+from lib.engine.optimize import OptResult, estimated_newton, finish, optimize_lmer, quasi_newton
 from lib.engine.pls import one_blas_thread
 from lib.engine.retrms import positive_diagonals
 
@@ -79,7 +79,12 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     lower, trace = prob.lower, []
     x0 = prob.start if start is None else np.asarray(start, float)
     messages = list(prob.messages)
-    qn = quasi_newton(lambda theta: prob.criterion_and_gradient(theta, REML), x0, trace)
+    def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return prob.criterion_and_gradient(theta, REML)
+
+    qn = estimated_newton(fg, lambda theta: prob.hessian_estimate(theta, REML), x0, np.isfinite(lower), trace)
+    if qn.status != 0:
+        qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
     x = positive_diagonals(qn.par, lower)
     fx = fn(x)
     if not np.isfinite(fx):  # the quasi-Newton stage failed: lme4's own stage instead

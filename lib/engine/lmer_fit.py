@@ -56,7 +56,7 @@ class LmerFit(MixedFitViews):
     def from_optimum(cls, prob: "LmerProblem", theta: np.ndarray, REML: bool,
                      messages: list[str], trace: list,
                      derivs: tuple[np.ndarray, np.ndarray] | None = None) -> "LmerFit":
-        f = prob.system.factor(theta)
+        f = prob.factor(theta)
         beta, u = f.beta, f.u
         n, p = prob.X.shape
         sigma = float(np.sqrt(f.pwrss / (n - p if REML else n)))

@@ -3,14 +3,15 @@ of theta (lme4's lFormula and mkLmerDevfun). Fixed during a fit and read-only af
 that refits (an ML refit, a profile, a bootstrap) sets up its own."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from lib.engine.design import complete_rows, drop_rank_deficient, linear_design
 from lib.engine.formula import Formula, FormulaError, parse_formula
-from lib.engine.pls import PlsSystem, profiled_deviance
+from lib.engine.average_information import profiled_hessian
+from lib.engine.pls import Factorization, PlsSystem, profiled_deviance
 from lib.engine.retrms import ReBlock, ThetaLayout, check_blocks, make_blocks
 
 
@@ -27,16 +28,36 @@ class LmerProblem(ThetaLayout):
     system: PlsSystem
     messages: list[str]
 
+    # the latest factor and its gradients by REML: an optimizer asks again for the point it has just
+    # evaluated (its gradient, its Hessian, the fit built there). One tuple, replaced whole: a
+    # reader in another thread sees an old one or the new one, both right for their theta
+    _latest: tuple = field(default=(b"", None, {}), init=False, repr=False, compare=False)
+
+    def factor(self, theta: np.ndarray) -> Factorization:
+        """The PLS factor at theta, with beta, u and r^2 (lme4's updated pp and resp)."""
+        return self._at(np.asarray(theta, float))[1]
+
     def criterion(self, theta: np.ndarray, reml: bool) -> float:
         """The profiled REML criterion or deviance at theta (lme4's devfun)."""
-        f = self.system.factor(np.asarray(theta, float))
-        return profiled_deviance(f, *self.X.shape, reml)
+        return profiled_deviance(self.factor(theta), *self.X.shape, reml)
 
     def criterion_and_gradient(self, theta: np.ndarray, reml: bool) -> tuple[float, np.ndarray]:
         """The criterion at theta and its exact gradient over theta, from one factorization."""
-        f = self.system.factor(np.asarray(theta, float))
-        return profiled_deviance(f, *self.X.shape, reml), self.system.gradient(f, reml)
+        _, f, gradients = self._at(np.asarray(theta, float))
+        if reml not in gradients:
+            gradients[reml] = self.system.gradient(f, reml)
+        return profiled_deviance(f, *self.X.shape, reml), gradients[reml]
 
+    def hessian_estimate(self, theta: np.ndarray, reml: bool) -> np.ndarray:
+        """The criterion's Hessian over theta by average information (for Newton steps)."""
+        return profiled_hessian(self.system, self.factor(theta), reml)
+
+    def _at(self, theta: np.ndarray) -> tuple:
+        latest = self._latest
+        if latest[0] != theta.tobytes():
+            latest = (theta.tobytes(), self.system.factor(theta), {})
+            self._latest = latest
+        return latest
 
 def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
     """Parse and check the model, and build its matrices (lme4's lFormula)."""

@@ -152,13 +152,88 @@ def quasi_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.nd
     return OptResult(res.x, float(res.fun), res.status, res.nfev, trace)
 
 
-# -- the finish: from lme4's stopping point to the optimum ---------------------------------
-
-FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
 # A Newton step may raise the criterion by its round-off: sums over thousands of rows in
 # another order differ by ~3e-14 of the criterion (MModTime4: 5e-10 in 17845), so a step
 # predicted to gain 1e-9 can come out 5e-10 higher. It is accepted up to this, relative.
 ROUNDOFF = 1e-12
+
+
+# -- Newton steps on an estimated Hessian ---------------------------------------------------
+
+ESTIMATED_STEPS = 12  # a run of Newton steps that has not converged by then is near a bound: L-BFGS
+# a step predicting less decrease than this ends the run: theta then within ~sqrt(2e-12 / H) of the
+# optimum, as L-BFGS's gradient tolerance left it (lme4's printed variances need ~1e-7)
+ESTIMATED_TOL = 1e-12
+ARMIJO = 1e-4  # the share of the predicted decrease a step must deliver
+HALVINGS = 8
+FIRST_RADIUS = 1.0  # the longest first step, in theta's units (lme4's start: T = I)
+LINEAR = 0.2  # a full step that shrinks the predicted decrease by less than this converges linearly
+MISSES = 2  # steps near the optimum that needed halving or converged linearly: the estimate is off
+NEAR = 1.0  # near: a predicted decrease below one unit of deviance, the scale of a likelihood ratio
+
+
+def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
+                     hessian: Callable[[np.ndarray], np.ndarray], x0: np.ndarray,
+                     bounded: np.ndarray, trace: list | None = None) -> OptResult:
+    """Newton steps on f's exact gradient and an estimate of its Hessian (lmer's average
+    information), no longer than a radius that doubles after each full step and shrinks to the
+    last good one, and halved until f falls by an Armijo share of the predicted decrease.
+
+    status 0: converged (a step would gain less than ESTIMATED_TOL); 1: stopped at the best point
+    where the estimate stops serving: not positive definite, a step no halving makes good, MISSES
+    steps near the optimum that had to be halved or converged only linearly (the estimate is off:
+    few levels, say), a step near the optimum that turns a `bounded` parameter's sign (the optimum
+    may be on its bound, where the average information vanishes with the parameter and Newton
+    crawls), or ESTIMATED_STEPS used up. The caller goes on from there.
+    """
+    trace = [] if trace is None else trace
+
+    def traced(x: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            f, g = fg(x)
+        except np.linalg.LinAlgError:
+            f, g = np.inf, np.zeros(len(x))
+        trace.append(("Newton", float(f), x.copy()))
+        return f, g
+
+    x = np.array(x0, float)
+    fx, g = traced(x)
+    radius, last, misses, evaluations = FIRST_RADIUS, np.inf, 0, 1
+    for _ in range(ESTIMATED_STEPS if np.isfinite(fx) else 0):
+        try:
+            L = np.linalg.cholesky(hessian(x))
+        except np.linalg.LinAlgError:
+            break
+        step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
+        decrease = -g @ step / 2
+        if decrease < ESTIMATED_TOL:
+            return OptResult(x, fx, 0, evaluations, trace)
+        length = np.linalg.norm(step)
+        full, near = length <= radius, decrease < NEAR
+        misses += full and decrease > LINEAR * last
+        step *= min(1.0, radius / length)
+        for halving in range(HALVINGS):
+            t = 0.5 ** halving
+            fn, gn = traced(x + t * step)
+            evaluations += 1
+            # (the criterion's round-off allowed: a step's last gains are below it)
+            if fn <= fx + ARMIJO * t * (g @ step) + ROUNDOFF * max(1.0, abs(fx)):
+                break
+        else:
+            break
+        misses += near and t < 1
+        radius = 2 * t * np.linalg.norm(step) if t == 1 else t * np.linalg.norm(step)
+        last = decrease if full and t == 1 else np.inf
+        turned = near and np.any(np.sign(x[bounded]) != np.sign(x[bounded] + t * step[bounded]))
+        x, fx, g = x + t * step, fn, gn
+        if misses >= MISSES or turned:
+            break
+    return OptResult(x, fx, 1, evaluations, trace)
+
+
+# -- the finish: from lme4's stopping point to the optimum ---------------------------------
+
+FINISH_TOL = 1e-10  # a Newton step predicting less decrease than this ends the finish
 NEWTON_STEPS = 30
 KEEP_HESSIAN = 8  # Newton steps on one Hessian (renewing the gradient) before a new one
 POLISH_RESTARTS = 3

@@ -119,6 +119,10 @@ class _DenseCoupling:
         """(C Bsp)' v."""
         return self.matrix(B).T @ v
 
+    def times(self, v: np.ndarray) -> np.ndarray:
+        """C v for a vector v over the first term's random effects."""
+        return np.einsum("jmk,jk->m", self.C, v.reshape(self.n1, self.k1))
+
     def level_forms(self, K: np.ndarray) -> np.ndarray:
         """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m:
         K times C's levels laid side by side (one gemm), then a column of sums per level."""
@@ -216,6 +220,10 @@ class _SparseCoupling:
     def t_times(self, B: np.ndarray, v: np.ndarray) -> np.ndarray:
         w = (self.C.T @ v).reshape(-1, self.k1)
         return np.einsum("jkl,jk->jl", B, w).ravel()
+
+    def times(self, v: np.ndarray) -> np.ndarray:
+        """C v for a vector v over the first term's random effects."""
+        return self.C @ v
 
     def level_forms(self, K: np.ndarray) -> np.ndarray:
         """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m:
@@ -366,7 +374,7 @@ class RandomEffectsMap:
         self.n, self.p = X.shape
         self.q = sum(b.q for b in blocks)
         self._T_at: tuple[bytes, list[np.ndarray]] = (b"", [])
-        self._zparts = [(np.ascontiguousarray(b.X.T), b.factor.codes, b.k, b.q) for b in blocks]
+        self.zparts = [(np.ascontiguousarray(b.X.T), b.factor.codes, b.k, b.q) for b in blocks]
 
     def Ts(self, theta: np.ndarray) -> list[np.ndarray]:
         """Each term's T at theta (kept for the latest theta: an evaluation asks several times)."""
@@ -379,16 +387,16 @@ class RandomEffectsMap:
     def z_times(self, b: np.ndarray) -> np.ndarray:
         """Z b, term by term, without forming Z."""
         out, at = np.zeros(self.n), 0
-        for (Xt, codes, k, q) in self._zparts:
-            out += _term_times(Xt, codes, b[at:at + q].reshape(-1, k))
+        for (Xt, codes, k, q) in self.zparts:
+            out += term_times(Xt, codes, b[at:at + q].reshape(-1, k))
             at += q
         return out
 
     def z_lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Z Lambda(theta) u: z_times(lambda_times(theta, u)) without joining b's pieces."""
         out = np.zeros(self.n)
-        for (Xt, codes, _, _), b in zip(self._zparts, self._lambda_pieces(theta, u)):
-            out += _term_times(Xt, codes, b)
+        for (Xt, codes, _, _), b in zip(self.zparts, self._lambda_pieces(theta, u)):
+            out += term_times(Xt, codes, b)
         return out
 
     def lambda_times(self, theta: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -475,7 +483,9 @@ class PlsSystem(RandomEffectsMap):
             return S.copy()
         g = self._g_vector(theta)
         if g is not None:
-            return S * np.outer(g, g)
+            out = S * g[:, None]
+            out *= g
+            return out
         return self.g_transpose_times(theta, self.g_transpose_times(theta, S).T)
 
     # -- per-theta work --------------------------------------------------
@@ -581,11 +591,7 @@ class PlsSystem(RandomEffectsMap):
 
     def solve(self, f: Factorization) -> tuple[np.ndarray, np.ndarray]:
         """beta and u by back substitution: L' [u; beta] = the factor's last row."""
-        # LAPACK rejects an empty system (u alone, one term): nothing to solve then
-        if len(f.L2) > 1:
-            x2, _ = _trtrs(f.L2[:-1, :-1], f.L2[-1, :-1], lower=1, trans=1)
-        else:
-            x2 = np.zeros(0)
+        x2 = _back(f.L2, f.L2[-1, :-1])
         last = np.concatenate((-x2, _ONE))
         # first block: L1' u1 = l1 - L21a' x2 = (G' C B)' [-x2; 1]
         r1 = f.coupling.t_times(f.B, self.g_times(f.theta, last))
@@ -595,6 +601,20 @@ class PlsSystem(RandomEffectsMap):
             u1 = np.einsum("jak,ja->jk", f.L1inv, r1.reshape(self.n1, self.k1))
         beta = x2[self.q_rest:] if f.fixed else x2[:0]
         return beta, np.concatenate([u1.ravel(), x2[:self.q_rest]])
+
+    def residual_for(self, f: Factorization, w: np.ndarray) -> np.ndarray:
+        """The PLS residual w - X beta_w - Z Lambda u_w for another response w on f's factor
+        (lmer's: unweighted, over u and beta): forward and back substitution through the blocks."""
+        theta, n1, k1, q = f.theta, self.n1, self.k1, self.q_rest
+        q1, zw = n1 * k1, self.products.zt_times(w)
+        c1 = np.einsum("jab,jb->ja", f.L1inv, zw[:q1].reshape(n1, k1) @ self.Ts(theta)[0])
+        r2 = self.g_transpose_times(theta, np.concatenate([zw[q1:], self.X.T @ w, [0.0]])[:, None])[:, 0]
+        l21c1 = self.g_transpose_times(theta, f.coupling.times(np.einsum("jab,jb->ja", f.B, c1).ravel())[:, None])
+        x2 = _back(f.L2, _forward(f.L2, r2[:-1] - l21c1[:-1, 0]))
+        back = c1.ravel() - f.coupling.t_times(f.B, self.g_times(theta, np.append(x2, 0.0)))
+        u1 = np.einsum("jak,ja->jk", f.L1inv, back.reshape(n1, k1))
+        u = np.concatenate([u1.ravel(), x2[:q]])
+        return w - self.X @ x2[q:] - self.z_lambda_times(theta, u)
 
     def unsc(self, f: Factorization) -> np.ndarray:
         """(R_X' R_X)^{-1}, lme4's pp$unsc(), from a factor over u and beta."""
@@ -612,7 +632,19 @@ class PlsSystem(RandomEffectsMap):
         return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
 
 
-def _term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:
+# The factor's leading block is L2[:-1, :-1] (L2's last row and column are y's): solved through
+# the whole L2 with a 0 appended, as LAPACK reads a slice only after copying it (2 ms at m = 1,000).
+def _forward(L2: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L2[:-1, :-1]^-1 b."""
+    return _trtrs(L2, np.append(b, 0.0), lower=1)[0][:-1] if len(b) else b
+
+
+def _back(L2: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """L2[:-1, :-1]'^-1 b."""
+    return _trtrs(L2, np.append(b, 0.0), lower=1, trans=1)[0][:-1] if len(b) else b
+
+
+def term_times(Xt: np.ndarray, codes: np.ndarray, b: np.ndarray) -> np.ndarray:
     """One term's Z b for its effects b (levels, k), given X' (k, n) and the level codes."""
     # column by column: one 1-d gather each (np.take, faster than fancy indexing), summed
     # in the order of a row-wise dot product

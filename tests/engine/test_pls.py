@@ -246,3 +246,21 @@ def test_glmer_through_another_factor_is_the_default_fit(monkeypatch, path):
     np.testing.assert_allclose(other.se, default.se, rtol=5e-5)
     for group in ("IndID", "FamID"):  # condVar through the other factor
         np.testing.assert_allclose(other.ranef_sd[group], default.ranef_sd[group], rtol=1e-4)
+
+
+@pytest.mark.parametrize("limit", [pls._DENSE_LIMIT, 0], ids=["dense coupling", "sparse coupling"])
+def test_residual_for_another_response_is_the_dense_solutions(model, limit, monkeypatch):
+    """residual_for(f, w): the PLS residual of response w on f's factor, against _dense's solution
+    for w (round-off: the two agree to ~1e-14 of |w| here; 1e-10 leaves a margin)."""
+    monkeypatch.setattr(pls, "_DENSE_LIMIT", limit)
+    blocks, X, y = model
+    system = pls.PlsSystem(blocks, X, y)
+    rng = np.random.default_rng(17)
+    theta = _theta(blocks, rng)
+    f = system.factor(theta)
+    w = rng.standard_normal(len(y))
+    ref = _dense(blocks, X, w, np.ones(len(y)), theta)
+    Z = np.hstack([b.Z().toarray() for b in blocks])
+    expected = w - X @ ref["beta"] - Z @ system.lambda_times(theta, ref["u"])
+    np.testing.assert_allclose(system.residual_for(f, w), expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(system.residual_for(f, y), f.resid, rtol=0, atol=1e-10)

@@ -65,10 +65,12 @@ def refit(fit: LmerFit, REML: bool) -> LmerFit:
 def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> Optimum:
     """The criterion's optimum from lme4's start (or `start`), lme4's checks there.
 
-    L-BFGS on the criterion's exact gradient (as MixedModels.jl's and the faster Python peers'
-    derivative-based fits), then the finish: Newton steps on that gradient, with lme4's
-    check.boundary, to the optimum. lme4's own stage (nloptwrap's BOBYQA) runs only if the
-    quasi-Newton stage fails; `lme4_stop` replays it on demand.
+    Newton steps on the criterion's exact gradient and its average-information Hessian
+    (lib.engine.average_information: one PLS solve per parameter), handing over to L-BFGS on the
+    same gradient where that estimate stops serving (near a bound, few levels); then the finish:
+    Newton steps on that gradient and a Hessian differenced from it, with lme4's check.boundary,
+    to the optimum. lme4's own stage (nloptwrap's BOBYQA) runs only if these fail; `lme4_stop`
+    replays it on demand.
     """
     def fn(theta: np.ndarray) -> float:
         return prob.criterion(theta, REML)
@@ -87,7 +89,7 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
         qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
     x = positive_diagonals(qn.par, lower)
     fx = fn(x)
-    if not np.isfinite(fx):  # the quasi-Newton stage failed: lme4's own stage instead
+    if not np.isfinite(fx):  # the derivative-based stages failed: lme4's own stage instead
         opt = optimize_lmer(fn, x0, lower)
         x, fx, trace = opt.par, opt.fval, trace + opt.trace
         messages += opt.warnings

@@ -25,7 +25,7 @@ from lib.engine.retrms import theta_names, theta_slices
 
 LOG_FLOOR = 1e-10  # distances below this are drawn at it (the log scale has no zero)
 STAGES = {0: "lme4's BOBYQA", 1: "lme4's restart from the edge"}
-APP_PATH = "this app: L-BFGS, then the finish (best so far)"
+APP_PATH = "this app: Newton and L-BFGS, then the finish (best so far)"
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def replay(fit) -> Replay:
 
 
 def paths_to_optimum(rp: Replay, fit) -> pd.DataFrame:
-    """lme4's replayed path beside this app's own (L-BFGS on the exact gradient, then the finish),
+    """lme4's replayed path beside this app's own (Newton and L-BFGS on the exact gradient, then the finish),
     both from lme4's start, as distances above the optimum.
 
     Columns: evaluation, path, criterion, above (criterion minus the optimum, floored); lme4's rows

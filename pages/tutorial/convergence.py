@@ -48,7 +48,8 @@ st.markdown(
 `verbose=T` makes lme4 print the criterion at every evaluation of its search. lme4's optimizer
 (BOBYQA) stops when its steps become small, **not** when the criterion is at its minimum: on a flat
 criterion it can stop a little above it. This app takes its own path, with the criterion's exact
-gradient (L-BFGS, then Newton steps), to the optimum; lme4's checks, and the summary above, are those
+gradient (Newton steps on an estimated Hessian, L-BFGS where that estimate fails, then Newton
+steps on a differenced one), to the optimum; lme4's checks, and the summary above, are those
 of the optimum. Below, lme4's path is replayed on this machine beside this app's, each evaluation
 drawn by how far above the optimum it is.
 """)

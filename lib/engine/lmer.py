@@ -75,25 +75,21 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     def fn(theta: np.ndarray) -> float:
         return prob.criterion(theta, REML)
 
-    def gradient(theta: np.ndarray) -> np.ndarray:
-        return prob.criterion_and_gradient(theta, REML)[1]
+    def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return prob.criterion_and_gradient(theta, REML)
 
     lower, trace = prob.lower, []
     x0 = prob.start if start is None else np.asarray(start, float)
     messages = list(prob.messages)
-    def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        return prob.criterion_and_gradient(theta, REML)
-
     qn = estimated_newton(fg, lambda theta: prob.hessian_estimate(theta, REML), x0, np.isfinite(lower), trace)
     if qn.status != 0:
         qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
-    x = positive_diagonals(qn.par, lower)
-    fx = fn(x)
+    x, fx = positive_diagonals(qn.par, lower), qn.fval  # turned columns: the same criterion
     if not np.isfinite(fx):  # the derivative-based stages failed: lme4's own stage instead
         opt = optimize_lmer(fn, x0, lower)
         x, fx, trace = opt.par, opt.fval, trace + opt.trace
         messages += opt.warnings
-    end = finish(fn, x, fx, lower, trace, gradient)
+    end = finish(fn, x, fx, lower, trace, lambda theta: fg(theta)[1])
     if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
         messages.append(SINGULAR_MESSAGE)
     else:

@@ -512,9 +512,7 @@ class PlsSystem(RandomEffectsMap):
         inverse, in blocks) from K, the inverse of the trailing block.
         """
         mt = self.q_rest + (self.p if reml else 0)
-        Kl = np.zeros((self.m, self.m))  # K's lower triangle
-        if mt:
-            Kl[:mt, :mt] = _potri(f.L2[:mt, :mt], lower=1)[0]
+        Kl = _leading_inverse(f.L2, mt)
         traces = [self._first_traces(f, Kl)] + self._rest_traces(f, Kl, mt)
         nu = self.n - self.p if reml else self.n
         zrho = self.products.zt_times(f.resid)
@@ -630,6 +628,20 @@ class PlsSystem(RandomEffectsMap):
     def coupling_block(self, f: Factorization) -> np.ndarray:
         """The factor's dense m x q1 block below the first block (for conditional variances)."""
         return self.g_transpose_times(f.theta, f.coupling.matrix(f.B))
+
+
+def _leading_inverse(L2: np.ndarray, mt: int) -> np.ndarray:
+    """The lower triangle of (L L')^-1 for L = L2[:mt, :mt], in an array shaped as L2 (zero outside):
+    LAPACK's potri on a copy of L2 whose rows from mt on are the identity's (a slice would be
+    copied anyway, and this way the result needs no array of its own)."""
+    Kl = L2.copy(order="F")
+    Kl[mt:] = 0.0
+    rest = np.arange(mt, len(L2))
+    Kl[rest, rest] = 1.0
+    if mt:
+        Kl, _ = _potri(Kl, lower=1, overwrite_c=1)
+    Kl[rest, rest] = 0.0
+    return Kl
 
 
 # The factor's leading block is L2[:-1, :-1] (L2's last row and column are y's): solved through

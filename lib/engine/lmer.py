@@ -91,7 +91,8 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     messages = list(prob.messages)
     qn = OptResult(x0, np.inf, 1, 0, trace)
     if prob.system.m >= NEWTON_FROM:
-        qn = estimated_newton(fg, lambda theta: prob.hessian_estimate(theta, REML), x0, np.isfinite(lower), trace)
+        qn = estimated_newton(fg, lambda theta: prob.hessian_estimate(theta, REML), x0,
+                              lambda theta: positive_diagonals(theta, lower), trace)
     if qn.status != 0:
         qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
     x, fx = positive_diagonals(qn.par, lower), qn.fval  # turned columns: the same criterion

@@ -174,17 +174,19 @@ NEAR = 1.0  # near: a predicted decrease below one unit of deviance, the scale o
 
 def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
                      hessian: Callable[[np.ndarray], np.ndarray], x0: np.ndarray,
-                     bounded: np.ndarray, trace: list | None = None) -> OptResult:
+                     canonical: Callable[[np.ndarray], np.ndarray], trace: list | None = None) -> OptResult:
     """Newton steps on f's exact gradient and an estimate of its Hessian (lmer's average
     information), no longer than a radius that doubles after each full step and shrinks to the
-    last good one, and halved until f falls by an Armijo share of the predicted decrease.
+    last good one, and halved until f falls by an Armijo share of the predicted decrease. f is
+    unchanged by `canonical` (lmer: positive_diagonals), which every point is given in before it is
+    evaluated, so that the run ends where the finish starts and the latest evaluation is that point's.
 
     status 0: converged (a step would gain less than ESTIMATED_TOL); 1: stopped at the best point
     where the estimate stops serving: not positive definite, a step no halving makes good, MISSES
     steps near the optimum that had to be halved or converged only linearly (the estimate is off:
-    few levels, say), a step near the optimum that turns a `bounded` parameter's sign (the optimum
-    may be on its bound, where the average information vanishes with the parameter and Newton
-    crawls), or ESTIMATED_STEPS used up. The caller goes on from there.
+    few levels, say), a step near the optimum that `canonical` turns (a bounded parameter crossing
+    0: the optimum may be on its bound, where the average information vanishes with the parameter
+    and Newton crawls), or ESTIMATED_STEPS used up. The caller goes on from there.
     """
     trace = [] if trace is None else trace
 
@@ -214,7 +216,8 @@ def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
         step *= min(1.0, radius / length)
         for halving in range(HALVINGS):
             t = 0.5 ** halving
-            fn, gn = traced(x + t * step)
+            landed = canonical(x + t * step)
+            fn, gn = traced(landed)
             evaluations += 1
             # (the criterion's round-off allowed: a step's last gains are below it)
             if fn <= fx + ARMIJO * t * (g @ step) + ROUNDOFF * max(1.0, abs(fx)):
@@ -224,8 +227,8 @@ def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
         misses += near and t < 1
         radius = 2 * t * np.linalg.norm(step) if t == 1 else t * np.linalg.norm(step)
         last = decrease if full and t == 1 else np.inf
-        turned = near and np.any(np.sign(x[bounded]) != np.sign(x[bounded] + t * step[bounded]))
-        x, fx, g = x + t * step, fn, gn
+        turned = near and np.any(landed != x + t * step)
+        x, fx, g = landed, fn, gn
         if misses >= MISSES or turned:
             break
     return OptResult(x, fx, 1, evaluations, trace)

@@ -86,12 +86,15 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     def fg(theta: np.ndarray) -> tuple[float, np.ndarray]:
         return prob.criterion_and_gradient(theta, REML)
 
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        return fg(theta)[1]
+
     lower, trace = prob.lower, []
     x0 = prob.start if start is None else np.asarray(start, float)
     messages = list(prob.messages)
     qn = OptResult(x0, np.inf, 1, 0, trace)
     if prob.system.m >= NEWTON_FROM:
-        qn = estimated_newton(fg, lambda theta: prob.hessian_estimate(theta, REML), x0,
+        qn = estimated_newton(fn, gradient, lambda theta: prob.hessian_estimate(theta, REML), x0,
                               lambda theta: positive_diagonals(theta, lower), trace)
     if qn.status != 0:
         qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
@@ -100,7 +103,7 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
         opt = optimize_lmer(fn, x0, lower)
         x, fx, trace = opt.par, opt.fval, trace + opt.trace
         messages += opt.warnings
-    end = finish(fn, x, fx, lower, trace, lambda theta: fg(theta)[1])
+    end = finish(fn, x, fx, lower, trace, gradient)
     if end.derivs is None:  # lme4's optwrap computes no derivatives for a singular fit
         messages.append(SINGULAR_MESSAGE)
     else:

@@ -172,14 +172,16 @@ MISSES = 2  # steps near the optimum that needed halving or converged linearly: 
 NEAR = 1.0  # near: a predicted decrease below one unit of deviance, the scale of a likelihood ratio
 
 
-def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
+def estimated_newton(fn: Objective, gradient: Callable[[np.ndarray], np.ndarray],
                      hessian: Callable[[np.ndarray], np.ndarray], x0: np.ndarray,
                      canonical: Callable[[np.ndarray], np.ndarray], trace: list | None = None) -> OptResult:
-    """Newton steps on f's exact gradient and an estimate of its Hessian (lmer's average
+    """Newton steps on fn's exact gradient and an estimate of its Hessian (lmer's average
     information), no longer than a radius that doubles after each full step and shrinks to the
-    last good one, and halved until f falls by an Armijo share of the predicted decrease. f is
-    unchanged by `canonical` (lmer: positive_diagonals), which every point is given in before it is
-    evaluated, so that the run ends where the finish starts and the latest evaluation is that point's.
+    last good one, and halved until fn falls by an Armijo share of the predicted decrease; the
+    gradient and the estimate are asked for at the points taken only (after fn there: lmer's come
+    from the factor fn made). fn is unchanged by `canonical` (lmer: positive_diagonals), which every
+    point is given in before it is evaluated, so that the run ends where the finish starts and the
+    latest evaluation is that point's.
 
     status 0: converged (a step would gain less than ESTIMATED_TOL); 1: stopped at the best point
     where the estimate stops serving: not positive definite, a step no halving makes good, MISSES
@@ -190,18 +192,19 @@ def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
     """
     trace = [] if trace is None else trace
 
-    def traced(x: np.ndarray) -> tuple[float, np.ndarray]:
+    def traced(x: np.ndarray) -> float:
         try:
-            f, g = fg(x)
+            f = float(fn(x))
         except np.linalg.LinAlgError:
-            f, g = np.inf, np.zeros(len(x))
-        trace.append(("Newton", float(f), x.copy()))
-        return f, g
+            f = np.inf
+        trace.append(("Newton", f, x.copy()))
+        return f
 
     x = np.array(x0, float)
-    fx, g = traced(x)
+    fx = traced(x)
     radius, last, misses, evaluations = FIRST_RADIUS, np.inf, 0, 1
     for _ in range(ESTIMATED_STEPS if np.isfinite(fx) else 0):
+        g = gradient(x)
         try:
             L = np.linalg.cholesky(hessian(x))
         except np.linalg.LinAlgError:
@@ -217,10 +220,10 @@ def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
         for halving in range(HALVINGS):
             t = 0.5 ** halving
             landed = canonical(x + t * step)
-            fn, gn = traced(landed)
+            f_landed = traced(landed)
             evaluations += 1
             # (the criterion's round-off allowed: a step's last gains are below it)
-            if fn <= fx + ARMIJO * t * (g @ step) + ROUNDOFF * max(1.0, abs(fx)):
+            if f_landed <= fx + ARMIJO * t * (g @ step) + ROUNDOFF * max(1.0, abs(fx)):
                 break
         else:
             break
@@ -228,7 +231,7 @@ def estimated_newton(fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
         radius = 2 * t * np.linalg.norm(step) if t == 1 else t * np.linalg.norm(step)
         last = decrease if full and t == 1 else np.inf
         turned = near and np.any(landed != x + t * step)
-        x, fx, g = landed, fn, gn
+        x, fx = landed, f_landed
         if misses >= MISSES or turned:
             break
     return OptResult(x, fx, 1, evaluations, trace)

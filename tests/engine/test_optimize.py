@@ -18,6 +18,11 @@ def IDENTITY(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def split(fg):
+    """(f, gradient) from a function giving both."""
+    return (lambda x: fg(x)[0]), (lambda x: fg(x)[1])
+
+
 def quadratic(x: np.ndarray) -> tuple[float, np.ndarray]:
     """(x - C)' A (x - C), minimum 0 at C."""
     d = x - C
@@ -27,14 +32,14 @@ def quadratic(x: np.ndarray) -> tuple[float, np.ndarray]:
 def test_exact_hessian_converges_to_the_minimum():
     """Newton on a quadratic with its Hessian: one full step, then a predicted decrease of ~0.
     Tolerance: a converged run predicts less than ESTIMATED_TOL, so |x - C| < sqrt(2 tol / min eig)."""
-    res = estimated_newton(quadratic, lambda x: 2 * A, np.array([0.9, -1.0]), IDENTITY)
+    res = estimated_newton(*split(quadratic), lambda x: 2 * A, np.array([0.9, -1.0]), IDENTITY)
     assert res.status == 0
     np.testing.assert_allclose(res.par, C, atol=np.sqrt(2 * ESTIMATED_TOL / np.linalg.eigvalsh(2 * A)[0]))
 
 
 def test_far_start_is_held_to_the_radius_and_still_converges():
     """From 100 away the first step is cut to the first radius (1.0), later ones grow: it converges."""
-    res = estimated_newton(quadratic, lambda x: 2 * A, C + 100.0, IDENTITY)
+    res = estimated_newton(*split(quadratic), lambda x: 2 * A, C + 100.0, IDENTITY)
     steps = np.diff(np.array([t[2] for t in res.trace]), axis=0)
     assert abs(np.linalg.norm(steps[0]) - 1.0) < 1e-12  # FIRST_RADIUS, to round-off
     assert res.status == 0 and np.allclose(res.par, C, atol=1e-5)
@@ -44,7 +49,7 @@ def test_an_estimate_that_is_off_hands_over_near_the_minimum():
     """A Hessian estimate a third of the true one: steps overshoot 3x and need halving near the
     minimum, so the run stops short (status 1) at a point better than its start."""
     start = C + np.array([0.01, 0.01])
-    res = estimated_newton(quadratic, lambda x: 2 * A / 3, start, IDENTITY)
+    res = estimated_newton(*split(quadratic), lambda x: 2 * A / 3, start, IDENTITY)
     assert res.status == 1
     assert res.fval < quadratic(start)[0]
 
@@ -58,7 +63,7 @@ def test_turning_a_bounded_parameters_sign_near_the_minimum_hands_over():
     def canonical(x: np.ndarray) -> np.ndarray:  # f is even in x0, as lmer's criterion in a diagonal
         return np.array([abs(x[0]), x[1]])
 
-    res = estimated_newton(f, lambda x: np.diag([0.8, 2.0]), np.array([0.1, 2.0]), canonical)
+    res = estimated_newton(*split(f), lambda x: np.diag([0.8, 2.0]), np.array([0.1, 2.0]), canonical)
     assert res.status == 1 and res.par[0] > 0
     assert res.fval < f(np.array([0.1, 2.0]))[0]
 

@@ -101,3 +101,32 @@ def test_newton_on_the_average_information_reaches_lbfgs_optimum(crossed, reml, 
     np.testing.assert_allclose(newton.theta, lbfgs.theta, atol=1e-5)
     gradient = setup(formula, crossed).criterion_and_gradient(newton.theta.to_numpy(), reml)[1]
     assert np.max(np.abs(gradient)) < 1e-4
+
+
+def test_derivative_free_finish_steps_on_a_cheaper_hessian_and_reports_deriv12s():
+    """The finish without a gradient (glmer's): Newton's fresh Hessians by `steps` (2k + k(k-1)/2
+    evaluations), the reported derivatives lme4's deriv12 at the optimum. f = sum exp(b_i x_i) +
+    (x'Ax)/2 - c'x has a closed-form Hessian diag(b^2 exp(b x)) + A; `steps`' off-diagonal error is
+    ~delta |f'''| (~1e-4 here: 1e-3 asserted), deriv12's ~delta^2 (1e-6 asserted)."""
+    from lib.engine.convergence import deriv12
+    from lib.engine.optimize import _deriv12_of, finish
+
+    b, c = np.array([0.5, -0.3, 0.8]), np.array([1.0, 0.2, -0.5])
+    A3 = np.array([[3.0, 0.5, 0.2], [0.5, 2.0, -0.3], [0.2, -0.3, 1.5]])
+
+    def f(x: np.ndarray) -> float:
+        return float(np.exp(b * x).sum() + x @ A3 @ x / 2 - c @ x)
+
+    def hessian(x: np.ndarray) -> np.ndarray:
+        return np.diag(b * b * np.exp(b * x)) + A3
+
+    x = np.array([0.3, -0.2, 0.1])
+    g, H = _deriv12_of(f).steps(x, f(x), np.arange(3))
+    np.testing.assert_allclose(H, hessian(x), atol=1e-3)
+    np.testing.assert_allclose(g, b * np.exp(b * x) + A3 @ x - c, atol=1e-6)
+    end = finish(f, x, f(x), np.full(3, -np.inf))
+    gradient = b * np.exp(b * end.par) + A3 @ end.par - c
+    assert np.max(np.abs(gradient)) < 1e-4  # a last step predicting < 1e-10: |g| < sqrt(2e-10 x 5)
+    # deriv12's own numbers at the optimum (the same evaluations again: round-off at most)
+    np.testing.assert_allclose(end.derivs[1], deriv12(f, end.par, end.fval)[1], atol=1e-9)
+    np.testing.assert_allclose(end.derivs[1], hessian(end.par), atol=1e-6)

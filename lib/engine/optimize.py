@@ -277,9 +277,10 @@ def finish(fn: Objective, x: np.ndarray, fx: float, lower: np.ndarray,
 
     Newton steps over the parameters not on their bound (an active set: a parameter whose step
     would cross its bound goes onto it; one whose criterion falls off the bound is released),
-    else tight BOBYQA restarts. The derivatives are lme4's deriv12, or, given fn's exact
-    `gradient`, that gradient and a Hessian differenced from it (an evaluation per parameter
-    where deriv12 takes 2 per pair). Returns them at the optimum when no parameter is on its
+    else tight BOBYQA restarts. The derivatives are lme4's deriv12 (Newton's steps on the way
+    take a cheaper Hessian from deriv12's central points and one forward point per pair), or,
+    given fn's exact `gradient`, that gradient and a Hessian differenced from it (an evaluation
+    per parameter where deriv12 takes 2 per pair). Returns them at the optimum when no parameter is on its
     bound (where lme4 checks convergence) or when asked `on_bound` (glmer's standard errors),
     else None. Evaluations are remembered by their point: deriv12's points at the optimum
     include the last Newton step's.

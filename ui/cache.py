@@ -30,7 +30,7 @@ from lib.data.idcoding import Example
 from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.slices import slice_frame, slice_info
 from lib.engine import kenward_roger as kr
-from lib.engine.oneway_experiment import Design, Replicate
+from lib.engine.oneway_experiment import Design, Experiment, Replicate
 from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
 from lib.engine.profile import Profile, coefficient_lrt, profile
 from lib.engine.r2 import Explained, explained
@@ -41,6 +41,7 @@ from lib.engine.satterthwaite import (
     varpar_covariance,
 )
 from lib.rprint.lme4_print import fixef_table, lmer_summary, varcorr_table
+from lib.teach import fixed_or_random as fr
 from lib.teach import glmm_page as gp
 from lib.teach import glmm_residuals as gr
 from lib.teach import model_builder as mb
@@ -71,6 +72,7 @@ from lib.teach.qaqc import (
     spread_summary,
 )
 from lib.teach.reml_ml import criterion_frames
+from lib.teach.replicate_runner import ReplicateRunner
 from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
@@ -312,6 +314,26 @@ def experiment_results(design: Design, seed: int) -> dict[int, Replicate]:
     return _experiments().setdefault((design, seed), {})
 
 
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def experiment(design: Design) -> Experiment:
+    """A design's lm and lmer set-up, shared by its replicates (read-only)."""
+    return Experiment(design)
+
+
+@st.cache_resource(max_entries=1)  # one worker thread per process
+def replicate_runner() -> ReplicateRunner:
+    """The thread that computes the experiments' replicates while the pages show them accrue."""
+    return ReplicateRunner()
+
+
+def default_experiment(design: Design, seed: int, count: int) -> None:
+    """The replicates a first visit shows, computed here (the warm-up thread), not by the runner."""
+    results, ex = experiment_results(design, seed), experiment(design)
+    for i in range(count):
+        if i not in results:
+            results[i] = ex.replicate(seed, i)
+
+
 @st.cache_resource(max_entries=1)  # one store per process, itself bounded
 def runs() -> Store:
     """Profiles and bootstrap runs by (kind, formula, REML, data, ...): a cancelled run keeps its
@@ -461,6 +483,7 @@ def default_work() -> list[tuple[Callable, tuple]]:
     work += [(f, (*mmod[:1], True, mmod[1])) for f in (satterthwaite, coefficient_lrts, variance_explained,
                                                       zeta_chart)]
     work += [(kenward_roger, mmod), (prediction_view, (m4[0], True, "all", DEFAULT_PREDICTED))]
+    work += [(default_experiment, (fr.DEFAULT_DESIGN, fr.DEFAULT_SEED, fr.DEFAULT_COUNT))]
     g = gp.MODELS["binary"]
     work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
              (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),

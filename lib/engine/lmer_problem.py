@@ -37,7 +37,7 @@ class LmerProblem(ThetaLayout):
         f = self.system.factor(np.asarray(theta, float))
         return profiled_deviance(f, *self.X.shape, reml), self.system.gradient(f, reml)
 
-    def with_response(self, y: np.ndarray) -> "LmerProblem":
+    def with_response(self, y: np.ndarray) -> LmerProblem:
         """The same model on the same rows with response y (what setup gives for the data with y in
         the response column): new cross products, the same design; this problem is not touched."""
         y = np.asarray(y, float)

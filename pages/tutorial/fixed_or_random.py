@@ -1,14 +1,26 @@
 """Fixed or random? An experiment: simulate a one-way design many times, fit lm and lmer, compare."""
+import uuid
+
 import pandas as pd
 import streamlit as st
 
-from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design, replicate
-from lib.teach.fixed_or_random import binomial_band, replicate_frame, summarize
+from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design
+from lib.teach.fixed_or_random import (
+    COUNTS,
+    DEFAULT_COUNT,
+    DEFAULT_DESIGN,
+    DEFAULT_SEED,
+    binomial_band,
+    replicate_frame,
+    summarize_frame,
+)
 from ui import exercises
+from ui.cache import experiment, experiment_results, replicate_runner
 from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
-from ui.cache import experiment_results
 
-COUNTS = (20, 50, 100, 200, 500, 1000)
+FIRST_WAIT = 0.2  # seconds a page run waits for the replicates before it shows those done so far
+FIRST_RESULT = 10.0  # seconds it waits at most for the first replicate, on a very busy server
+REFRESH = 2.0  # seconds between two showings of a run that is under way
 
 st.title("Fixed or random? An experiment")
 st.markdown(
@@ -25,44 +37,74 @@ Set the design, and the page repeats the experiment (seeded: the same settings g
 """, unsafe_allow_html=True)
 
 c1, c2, c3, c4 = st.columns(4)
-groups = c1.slider("Groups", 2, 30, 5, key="fr_groups")
-per_group = c2.slider("Observations per group", 2, 30, 4, key="fr_n")
-sd_group = c3.slider("Group SD σ_group", 0.0, 5.0, 1.0, 0.1, key="fr_sd_group")
-sd_resid = c4.slider("Residual SD σ", 0.1, 5.0, 2.0, 0.1, key="fr_sd_resid")
+d = DEFAULT_DESIGN
+groups = c1.slider("Groups", 2, 30, d.groups, key="fr_groups")
+per_group = c2.slider("Observations per group", 2, 30, d.per_group, key="fr_n")
+sd_group = c3.slider("Group SD σ_group", 0.0, 5.0, d.sd_group, 0.1, key="fr_sd_group")
+sd_resid = c4.slider("Residual SD σ", 0.1, 5.0, d.sd_resid, 0.1, key="fr_sd_resid")
 c5, c6, c7 = st.columns([2, 1, 1.2])
-count = c5.select_slider("Replicates", COUNTS, value=100, key="fr_count")
-seed = int(c6.number_input("Seed", 1, 99999, 1, key="fr_seed"))
+count = c5.select_slider("Replicates", COUNTS, value=DEFAULT_COUNT, key="fr_count")
+seed = int(c6.number_input("Seed", 1, 99999, DEFAULT_SEED, key="fr_seed"))
 design = Design(groups, per_group, sd_group, sd_resid)
 run_key = (design, seed)
 results = experiment_results(design, seed)
+runner, owner = replicate_runner(), st.session_state.setdefault("fr_owner", uuid.uuid4().hex)
 
 
 def _pause(paused: bool) -> None:
     st.session_state["fr_paused"] = run_key if paused else None
 
 
+def _done() -> int:
+    return sum(i in results for i in range(count))
+
+
+def _want() -> None:
+    """Ask the runner for this run's replicates (restated at every showing: see its `patience`)."""
+    ex = experiment(design)
+    runner.want(owner, results, count, lambda i: ex.replicate(seed, i))
+
+
 paused = st.session_state.get("fr_paused") == run_key
-missing = [i for i in range(count) if i not in results]
+if paused:
+    runner.withdraw(owner)
+elif _done() < count:
+    _want()
+    if not runner.wait(results, count, FIRST_WAIT):  # a small run is shown whole, a big one as it accrues,
+        runner.wait(results, 1, FIRST_RESULT)  # from its first replicate
+missing = _done() < count
 with c7:
     st.button("Stop", key="fr_stop", on_click=_pause, args=(True,), disabled=not missing or paused,
               help="Stop the simulation; what has run so far is kept")
     st.button("Continue", key="fr_continue", on_click=_pause, args=(False,), disabled=not (missing and paused))
-if missing and not paused:
-    bar = st.progress(0.0, text="Simulating …")
-    done = count - len(missing)
-    for j, i in enumerate(missing, start=1):
-        results[i] = replicate(design, seed, i)
-        bar.progress((done + j) / count, text=f"Replicate {done + j} of {count}: simulated and fitted 3 times")
-    bar.empty()
 
-reps = [results[i] for i in range(count) if i in results]
-summary = summarize(design, reps) if reps else None
-if summary is None:
-    st.info("No replicates yet: press Continue.")
-else:
-    if len(reps) < count:
-        st.warning(f"Stopped after {len(reps)} of {count} replicates; the results below are of those.")
+
+@st.fragment(run_every=REFRESH if missing and not paused else None)
+def show_results() -> None:
+    """The results of the replicates done so far; while the run goes on, shown again every REFRESH s."""
+    running = not paused and _done() < count
+    if running:
+        _want()
+    elif not paused and missing:  # finished since the page ran: the whole page, buttons and all
+        st.rerun()
+    reps = [results[i] for i in range(count) if i in results]
+    failed = runner.error(owner)
+    if failed is not None:
+        st.error(f"A replicate could not be fitted, so the run stopped: {failed}")
+    elif running:
+        st.progress(len(reps) / count, text=f"Simulating: {len(reps)} of {count} replicates so far, each "
+                    "simulated and fitted 3 times; the results below are of those and grow as they come")
     frame = replicate_frame(design, reps)
+    show(frame, summarize_frame(design, frame) if reps else None, stopped=len(reps) < count and not running)
+
+
+def show(frame: pd.DataFrame, summary, stopped: bool) -> None:
+    if summary is None:
+        if paused:
+            st.info("No replicates yet: press Continue.")
+        return
+    if stopped:
+        st.warning(f"Stopped after {summary.replicates} of {count} replicates; the results below are of those.")
 
     st.header("Does the interval recover the population mean?")
     cov = pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
@@ -136,4 +178,8 @@ fewer the groups, the larger the difference — and the stronger the case for RE
                 f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
                 f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
 
-exercises.show("fixed_or_random", summary=summary)
+
+show_results()
+done_so_far = [results[i] for i in range(count) if i in results]
+exercises.show("fixed_or_random",
+               summary=summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None)

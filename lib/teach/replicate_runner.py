@@ -10,14 +10,17 @@ wish not restated within `patience` seconds is dropped (the page was left or the
 showing the run restates it at every refresh). The worker takes the owners' wishes in turn, one
 replicate each, lowest missing index first, so one class's experiments share the worker fairly and
 an abandoned experiment costs at most `patience` seconds of it. A replicate that raises ends its
-wish; `error(owner)` returns the exception.
+wish; `error(owner)` returns the exception. While a page draws what the runner has computed it
+holds the worker (`with runner.held():`): the worker starts no replicate then, so the one process's
+time goes to the page the student is waiting for, and resumes when the page is drawn.
 """
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
+from typing import Callable, Hashable, Iterator
 
 PATIENCE = 10.0  # seconds a wish lives without being restated
 ERRORS_KEPT = 256  # the errors of that many owners at most (an owner's next want clears its own)
@@ -46,6 +49,7 @@ class ReplicateRunner:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._holds = 0
 
     def want(self, owner: Hashable, results: dict, count: int, compute: Callable[[int], object]) -> None:
         """`owner` wants replicates 0 .. count - 1 in `results` (restating a wish keeps it alive)."""
@@ -90,6 +94,18 @@ class ReplicateRunner:
                     return False
                 self._changed.wait(left)
 
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No replicate starts inside this block (one under way finishes): a page drawing its results."""
+        with self._changed:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._holds -= 1
+                self._changed.notify_all()
+
     def close(self) -> None:
         """Drop every wish and end the worker after its replicate under way."""
         with self._changed:
@@ -116,12 +132,12 @@ class ReplicateRunner:
     def _work(self) -> None:
         while True:
             with self._changed:
-                job = self._next()
+                job = None if self._holds else self._next()
                 while job is None:
                     if self._closed:
                         return
                     self._changed.wait()
-                    job = self._next()
+                    job = None if self._holds else self._next()
             owner, wish, index = job
             try:
                 value = wish.compute(index)

@@ -1,6 +1,4 @@
 """Fixed or random? An experiment: simulate a one-way design many times, fit lm and lmer, compare."""
-import uuid
-
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +13,7 @@ from lib.teach.fixed_or_random import (
     summarize_frame,
 )
 from ui import exercises
+from ui.experiment import owner as experiment_owner
 from ui.cache import experiment, experiment_results, replicate_runner
 from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
 
@@ -48,7 +47,7 @@ seed = int(c6.number_input("Seed", 1, 99999, DEFAULT_SEED, key="fr_seed"))
 design = Design(groups, per_group, sd_group, sd_resid)
 run_key = (design, seed)
 results = experiment_results(design, seed)
-runner, owner = replicate_runner(), st.session_state.setdefault("fr_owner", uuid.uuid4().hex)
+runner, owner = replicate_runner(), experiment_owner()
 
 
 def _pause(paused: bool) -> None:
@@ -94,8 +93,9 @@ def show_results() -> None:
     elif running:
         st.progress(len(reps) / count, text=f"Simulating: {len(reps)} of {count} replicates so far, each "
                     "simulated and fitted 3 times; the results below are of those and grow as they come")
-    frame = replicate_frame(design, reps)
-    show(frame, summarize_frame(design, frame) if reps else None, stopped=len(reps) < count and not running)
+    with runner.held():  # the student waits for this drawing, not for the next replicate
+        frame = replicate_frame(design, reps)
+        show(frame, summarize_frame(design, frame) if reps else None, stopped=len(reps) < count and not running)
 
 
 def show(frame: pd.DataFrame, summary, stopped: bool) -> None:
@@ -180,6 +180,7 @@ fewer the groups, the larger the difference — and the stronger the case for RE
 
 
 show_results()
-done_so_far = [results[i] for i in range(count) if i in results]
-exercises.show("fixed_or_random",
-               summary=summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None)
+with runner.held():
+    done_so_far = [results[i] for i in range(count) if i in results]
+    exercises.show("fixed_or_random",
+                   summary=summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None)

@@ -141,3 +141,11 @@ def test_a_failing_replicate_ends_the_wish_with_its_error(runner):
     assert results == {0: 0, 1: 1, 2: 2} and isinstance(runner.error("a"), ValueError)
     runner.want("a", {}, 1, lambda i: i)  # asking again clears the error
     assert runner.error("a") is None
+
+
+def test_no_replicate_starts_while_a_page_holds_the_worker(runner):
+    results: dict[int, int] = {}
+    with runner.held():
+        runner.want("a", results, 5, lambda i: i)
+        assert not runner.wait(results, 1, 0.2) and results == {}
+    assert runner.wait(results, 5, WAIT) and results == {i: i for i in range(5)}

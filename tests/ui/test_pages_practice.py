@@ -152,6 +152,25 @@ def test_experiment_can_stop_and_continue():
     assert stopped and simulating(at) is None and "of 1000 replicates" in stopped[0]
 
 
+def test_leaving_the_experiment_stops_its_run():
+    """Another page: this session's run stops (its replicates so far are kept); back on the page, it goes on."""
+    from ui.cache import replicate_runner
+    from ui.experiment import OWNER
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/tutorial/fixed_or_random.py")
+    at.session_state["fr_seed"] = 4343
+    at.session_state["fr_count"] = 1000
+    at.run()
+    owner = at.session_state[OWNER]
+    assert simulating(at) is not None and replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/pooling.py").run()
+    assert not at.exception and not replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/fixed_or_random.py").run()
+    assert simulating(at) is not None and replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/data.py").run()
+
+
 # -- simulated residuals -------------------------------------------------------------------------
 
 def test_glmm_residual_page_flags_the_overdispersed_model():

@@ -31,7 +31,7 @@ from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.slices import slice_frame, slice_info
 from lib.engine import kenward_roger as kr
 from lib.engine.oneway_experiment import Design, Experiment, Replicate
-from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
+from lib.engine.pooling import Ellipse, Pooling, caterpillar, covariance_ellipses, pooling
 from lib.engine.profile import Profile, coefficient_lrt, profile
 from lib.engine.r2 import Explained, explained
 from lib.engine.satterthwaite import (
@@ -63,7 +63,7 @@ from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code
 from lib.teach.inference import band_widths, coverage, population_band, unit_bands
 from lib.teach.lmm_vs_lm import group_means
 from lib.teach.param_count import design_count
-from lib.teach.pooling import Scaling, fit_scaled
+from lib.teach.pooling import Scaling, band_frame, ellipse_frame, fit_scaled, groups_of
 from lib.teach.qaqc import (
     SPREAD_MODELS,
     SpreadModel,
@@ -76,6 +76,7 @@ from lib.teach.replicate_runner import ReplicateRunner
 from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
+from ui.charts import pooling as pooling_charts
 from ui.charts.theme import to_spec
 
 TTL = "12h"
@@ -256,6 +257,29 @@ def pooling_view(formula: str, REML: bool, data: str, response: str, mode: str, 
     return pool, ellipses, why_not
 
 
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def pooling_chart(formula: str, REML: bool, data: str, response: str, mode: str, level: float, seed: int,
+                  group: str, slope: str | None) -> dict:
+    """The arrows from each unit's own estimate to the mixed model's: a plane (intercept and slope) or
+    one axis, with the model's ellipses or ranges."""
+    pool, ellipses, _ = pooling_view(formula, REML, data, response, mode, level, seed, group, slope)
+    if len(pool.coords) == 2:
+        chart = pooling_charts.pooling_plane(pool.units, ellipse_frame(ellipses), group,
+                                             f"{response} at Time 0 (intercept)", f"change in {response} per month (slope)")
+    else:
+        chart = pooling_charts.pooling_slopes(pool.units, band_frame(ellipses), group, f"{response} (intercept)")
+    return to_spec(chart)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def caterpillar_charts(formula: str, REML: bool, data: str, response: str, mode: str, level: float,
+                       seed: int) -> dict[str, dict]:
+    """The refit's caterpillar plot per grouping factor (lme4's dotplot(ranef(fit, condVar = TRUE)))."""
+    fit = scaled_fit(formula, REML, data, response, mode, level, seed).fit
+    frame = caterpillar(fit)
+    return {g: to_spec(pooling_charts.caterpillar(frame, g)) for g in fit.ranef}
+
+
 @st.cache_resource(max_entries=12, show_spinner="Fitting the GLMM (glmer) …", **KEEP)
 def glmm_fit(key: str, random: str) -> Outcome:
     return gr.fit_model(key, random)
@@ -324,6 +348,17 @@ def experiment(design: Design) -> Experiment:
 def replicate_runner() -> ReplicateRunner:
     """The thread that computes the experiments' replicates while the pages show them accrue."""
     return ReplicateRunner()
+
+
+def default_pooling() -> None:
+    """The Partial pooling page before any change: MModTime4 on the data as measured."""
+    spec = mb.tutorial_spec("MModTime4")
+    formula = mb.display_formula(spec)
+    out = fit_lmer(formula, spec.REML, spec.data)
+    if out.ok:
+        run = (formula, spec.REML, spec.data, spec.response, "none", 1.0, 1)
+        pooling_chart(*run, groups_of(out.fit)[0], "Time" if spec.data == "all" else None)
+        caterpillar_charts(*run)
 
 
 def default_experiment(design: Design, seed: int, count: int) -> None:
@@ -483,7 +518,7 @@ def default_work() -> list[tuple[Callable, tuple]]:
     work += [(f, (*mmod[:1], True, mmod[1])) for f in (satterthwaite, coefficient_lrts, variance_explained,
                                                       zeta_chart)]
     work += [(kenward_roger, mmod), (prediction_view, (m4[0], True, "all", DEFAULT_PREDICTED))]
-    work += [(default_experiment, (fr.DEFAULT_DESIGN, fr.DEFAULT_SEED, fr.DEFAULT_COUNT))]
+    work += [(default_pooling, ()), (default_experiment, (fr.DEFAULT_DESIGN, fr.DEFAULT_SEED, fr.DEFAULT_COUNT))]
     g = gp.MODELS["binary"]
     work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
              (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),

@@ -9,7 +9,8 @@ a time: a new `want` replaces its previous one, `withdraw` ends it (Stop), and s
 wish not restated within `patience` seconds is dropped (the page was left or the tab closed; a page
 showing the run restates it at every refresh). The worker takes the owners' wishes in turn, one
 replicate each, lowest missing index first, so one class's experiments share the worker fairly and
-an abandoned experiment costs at most `patience` seconds of it. A replicate that raises ends its
+an abandoned experiment costs at most `patience` seconds of it; a run with no replicate yet goes
+before the others, so that every page soon has something to show. A replicate that raises ends its
 wish; `error(owner)` returns the exception. While a page draws what the runner has computed it
 holds the worker (`with runner.held():`): the worker starts no replicate then, so the one process's
 time goes to the page the student is waiting for, and resumes when the page is drawn.
@@ -116,18 +117,22 @@ class ReplicateRunner:
             self._thread.join()
 
     def _next(self) -> tuple[Hashable, _Wish, int] | None:
-        """The next (owner, wish, index) in turn, dropping ended and silent wishes (lock held)."""
+        """The next (owner, wish, index), dropping ended and silent wishes (lock held): a run with
+        nothing to show yet first, otherwise the owners in turn."""
         now = self._clock()
+        live = []
         for owner in list(self._wishes):
-            wish = self._wishes.pop(owner)  # popped and put back last: the owners take turns
-            if now - wish.seen > self.patience:
-                continue
-            index = wish.missing()
-            if index is None:
-                continue
-            self._wishes[owner] = wish
-            return owner, wish, index
-        return None
+            wish = self._wishes[owner]
+            if now - wish.seen > self.patience or wish.missing() is None:
+                del self._wishes[owner]
+            else:
+                live.append(owner)
+        if not live:
+            return None
+        owner = next((o for o in live if self._wishes[o].next == 0), live[0])
+        wish = self._wishes.pop(owner)  # put back last: the owners take turns
+        self._wishes[owner] = wish
+        return owner, wish, wish.next
 
     def _work(self) -> None:
         while True:

@@ -18,7 +18,7 @@ from ui.cache import experiment, experiment_results, replicate_runner
 from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
 
 FIRST_WAIT = 0.2  # seconds a page run waits for the replicates before it shows those done so far
-FIRST_RESULT = 10.0  # seconds it waits at most for the first replicate, on a very busy server
+FIRST_RESULT = 1.0  # seconds it waits at most for the first replicate, on a busy server
 REFRESH = 2.0  # seconds between two showings of a run that is under way
 
 st.title("Fixed or random? An experiment")

@@ -149,3 +149,23 @@ def test_no_replicate_starts_while_a_page_holds_the_worker(runner):
         runner.want("a", results, 5, lambda i: i)
         assert not runner.wait(results, 1, 0.2) and results == {}
     assert runner.wait(results, 5, WAIT) and results == {i: i for i in range(5)}
+
+
+def test_a_run_with_nothing_to_show_goes_first():
+    """A long run under way, then another owner's new run: the worker's next replicate is the new run's first."""
+    runner, work = ReplicateRunner(clock=Clock()), Gated()
+    long_run, order = {}, []
+    runner.want("a", long_run, 100, work)
+    work.allow(3)
+    assert runner.wait(long_run, 3, WAIT)
+    runner.want("b", {}, 2, lambda i: order.append(("b", i)) or i)
+    work.allow(1)  # the long run's replicate the worker may have started
+    deadline = threading.Event()
+    for _ in range(int(WAIT / 0.01)):
+        if order:
+            break
+        deadline.wait(0.01)
+    assert order[0] == ("b", 0) and len(long_run) <= 4
+    runner.withdraw("a")
+    work.allow(100)
+    runner.close()

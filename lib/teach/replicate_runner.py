@@ -46,7 +46,7 @@ class ReplicateRunner:
     def __init__(self, patience: float = PATIENCE, clock: Callable[[], float] = time.monotonic):
         self.patience, self._clock = patience, clock
         self._wishes: dict[Hashable, _Wish] = {}
-        self._errors: dict[Hashable, BaseException] = {}
+        self._errors: dict[Hashable, tuple[dict, BaseException]] = {}
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -77,10 +77,13 @@ class ReplicateRunner:
         with self._changed:
             return owner in self._wishes
 
-    def error(self, owner: Hashable) -> BaseException | None:
-        """The exception that ended `owner`'s last wish, if one did."""
+    def error(self, owner: Hashable, results: dict | None = None) -> BaseException | None:
+        """The exception that ended `owner`'s last wish, if one did (and it was for `results`, if given)."""
         with self._changed:
-            return self._errors.get(owner)
+            found = self._errors.get(owner)
+        if found is None or (results is not None and found[0] is not results):
+            return None
+        return found[1]
 
     def wait(self, results: dict, count: int, timeout: float) -> bool:
         """Wait until replicates 0 .. count - 1 are all in `results`, at most `timeout` seconds
@@ -150,7 +153,7 @@ class ReplicateRunner:
                 with self._changed:
                     if self._wishes.get(owner) is wish:
                         del self._wishes[owner]
-                        self._errors[owner] = e
+                        self._errors[owner] = (wish.results, e)
                         while len(self._errors) > ERRORS_KEPT:
                             del self._errors[next(iter(self._errors))]
                     self._changed.notify_all()

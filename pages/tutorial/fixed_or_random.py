@@ -65,29 +65,31 @@ def _want() -> None:
 
 
 paused = st.session_state.get("fr_paused") == run_key
+failed = runner.error(owner, results)  # a replicate of this run could not be fitted: it is not retried
 if paused:
     runner.withdraw(owner)
-elif _done() < count:
+elif _done() < count and failed is None:
     _want()
     if not runner.wait(results, count, FIRST_WAIT):  # a small run is shown whole, a big one as it accrues,
         runner.wait(results, 1, FIRST_RESULT)  # from its first replicate
 missing = _done() < count
+refreshing = missing and not paused and failed is None  # the results below show themselves again
 with c7:
     st.button("Stop", key="fr_stop", on_click=_pause, args=(True,), disabled=not missing or paused,
               help="Stop the simulation; what has run so far is kept")
     st.button("Continue", key="fr_continue", on_click=_pause, args=(False,), disabled=not (missing and paused))
 
 
-@st.fragment(run_every=REFRESH if missing and not paused else None)
+@st.fragment(run_every=REFRESH if refreshing else None)
 def show_results() -> None:
     """The results of the replicates done so far; while the run goes on, shown again every REFRESH s."""
-    running = not paused and _done() < count
+    failed = runner.error(owner, results)
+    running = not paused and failed is None and _done() < count
     if running:
         _want()
-    elif not paused and missing:  # finished since the page ran: the whole page, buttons and all
+    elif refreshing:  # ended since the page ran: the whole page again, buttons and all
         st.rerun()
     reps = [results[i] for i in range(count) if i in results]
-    failed = runner.error(owner)
     if failed is not None:
         st.error(f"A replicate could not be fitted, so the run stopped: {failed}")
     elif running:

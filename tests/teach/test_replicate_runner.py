@@ -139,6 +139,7 @@ def test_a_failing_replicate_ends_the_wish_with_its_error(runner):
     runner.want("a", results, 10, compute)
     assert not runner.wait(results, 10, WAIT)  # ends when the wish does, not after WAIT
     assert results == {0: 0, 1: 1, 2: 2} and isinstance(runner.error("a"), ValueError)
+    assert isinstance(runner.error("a", results), ValueError) and runner.error("a", {}) is None
     runner.want("a", {}, 1, lambda i: i)  # asking again clears the error
     assert runner.error("a") is None
 

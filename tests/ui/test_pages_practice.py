@@ -152,6 +152,31 @@ def test_experiment_can_stop_and_continue():
     assert stopped and simulating(at) is None and "of 1000 replicates" in stopped[0]
 
 
+def test_a_replicate_that_cannot_be_fitted_stops_the_run_with_its_reason(monkeypatch):
+    """The runner's error is shown, the run is not retried at every showing, the page does not loop."""
+    from lib.engine import oneway_experiment
+
+    def no_fit(self, seed, index):
+        if index >= 3:
+            raise ValueError("no fit for this replicate")
+        return original(self, seed, index)
+
+    original = oneway_experiment.Experiment.replicate
+    monkeypatch.setattr(oneway_experiment.Experiment, "replicate", no_fit)
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
+    at.session_state["fr_seed"] = 5151
+    at.run()
+    for _ in range(int(TIMEOUT / 0.25)):
+        if at.error:
+            break
+        time.sleep(0.25)
+        at.run()
+    assert not at.exception and "no fit for this replicate" in at.error[0].value
+    at.run()
+    assert "no fit for this replicate" in at.error[0].value and simulating(at) is None
+    assert any(w.value.startswith("Stopped after 3 of 100") for w in at.warning)
+
+
 def test_leaving_the_experiment_stops_its_run():
     """Another page: this session's run stops (its replicates so far are kept); back on the page, it goes on."""
     from ui.cache import replicate_runner

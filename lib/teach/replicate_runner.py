@@ -17,6 +17,7 @@ time goes to the page the student is waiting for, and resumes when the page is d
 """
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from contextlib import contextmanager
@@ -66,6 +67,9 @@ class ReplicateRunner:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="replicates", daemon=True)
                 self._thread.start()
+                # ended before the interpreter tears daemon threads down: one killed inside a fit's
+                # C++ (nlopt) aborts the process ("FATAL: exception not rethrown")
+                atexit.register(self.close)
             self._changed.notify_all()
 
     def withdraw(self, owner: Hashable) -> None:
@@ -118,6 +122,7 @@ class ReplicateRunner:
             self._changed.notify_all()
         if self._thread is not None:
             self._thread.join()
+            atexit.unregister(self.close)
 
     def _next(self) -> tuple[Hashable, _Wish, int] | None:
         """The next (owner, wish, index), dropping ended and silent wishes (lock held): a run with

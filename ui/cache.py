@@ -59,6 +59,7 @@ from lib.teach.fitting import Outcome
 from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
+from lib.teach.fixed_or_random import Summary
 from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code_pairs
 from lib.teach.inference import band_widths, coverage, population_band, unit_bands
 from lib.teach.lmm_vs_lm import group_means
@@ -77,6 +78,7 @@ from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
 from ui.charts import pooling as pooling_charts
+from ui.charts.experiment import experiment_charts as experiment_chart_list
 from ui.charts.theme import to_spec
 
 TTL = "12h"
@@ -350,6 +352,16 @@ def replicate_runner() -> ReplicateRunner:
     return ReplicateRunner()
 
 
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def finished_experiment(design: Design, seed: int, count: int) -> tuple[pd.DataFrame, Summary, tuple[dict, ...]]:
+    """A finished run's replicate frame, summary and the page's four charts as specs (a finished run
+    is a pure function of its key; the page calls this only when all `count` replicates are in)."""
+    results = experiment_results(design, seed)
+    frame = fr.replicate_frame(design, [results[i] for i in range(count)])
+    summary = fr.summarize_frame(design, frame)
+    return frame, summary, tuple(to_spec(c) for c in experiment_chart_list(frame, summary, design.sd_group))
+
+
 def default_pooling() -> None:
     """The Partial pooling page before any change: MModTime4 on the data as measured."""
     spec = mb.tutorial_spec("MModTime4")
@@ -367,6 +379,7 @@ def default_experiment(design: Design, seed: int, count: int) -> None:
     for i in range(count):
         if i not in results:
             results[i] = ex.replicate(seed, i)
+    finished_experiment(design, seed, count)
 
 
 @st.cache_resource(max_entries=1)  # one store per process, itself bounded

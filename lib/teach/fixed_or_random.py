@@ -88,6 +88,21 @@ def summarize_frame(design: Design, f: pd.DataFrame) -> Summary:
         float((f["ML SD"] < f["REML SD"]).mean()))
 
 
+def coverage_table(summary: Summary) -> pd.DataFrame:
+    """The coverage chart's rows: each model's interval and the share of replicates it covered the truth in."""
+    return pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
+                         "share": [summary.lm_coverage, summary.lmer_coverage]})
+
+
+def singular_table(summary: Summary) -> pd.DataFrame:
+    """The singular-fit chart's rows: REML's and ML's share of singular fits, simulated and in theory."""
+    return pd.DataFrame([
+        {"what": "REML", "source": "simulated", "share": summary.reml_singular},
+        {"what": "REML", "source": "theory", "share": summary.reml_singular_theory},
+        {"what": "ML", "source": "simulated", "share": summary.ml_singular},
+        {"what": "ML", "source": "theory", "share": summary.ml_singular_theory}])
+
+
 def binomial_band(share: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """Where a simulated share of n replicates falls with probability `level` if the true share is
     `share` (normal approximation), to judge simulation against theory."""

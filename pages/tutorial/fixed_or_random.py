@@ -13,9 +13,15 @@ from lib.teach.fixed_or_random import (
     summarize_frame,
 )
 from ui import exercises
+from ui.cache import (
+    experiment,
+    experiment_results,
+    finished_experiment,
+    replicate_runner,
+)
+from ui.charts.experiment import experiment_charts
 from ui.experiment import owner as experiment_owner
-from ui.cache import experiment, experiment_results, replicate_runner
-from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
+from ui.widgets import show_chart
 
 FIRST_WAIT = 0.2  # seconds a page run waits for the replicates before it shows those done so far
 FIRST_RESULT = 1.0  # seconds it waits at most for the first replicate, on a busy server
@@ -96,11 +102,25 @@ def show_results() -> None:
         st.progress(len(reps) / count, text=f"Simulating: {len(reps)} of {count} replicates so far, each "
                     "simulated and fitted 3 times; the results below are of those and grow as they come")
     with runner.held():  # the student waits for this drawing, not for the next replicate
-        frame = replicate_frame(design, reps)
-        show(frame, summarize_frame(design, frame) if reps else None, stopped=len(reps) < count and not running)
+        if len(reps) == count:  # a finished run: its numbers and charts are made once, for everybody
+            show(*finished_experiment(design, seed, count), stopped=False)
+        elif reps:
+            frame = replicate_frame(design, reps)
+            summary = summarize_frame(design, frame)
+            show(frame, summary, experiment_charts(frame, summary, design.sd_group), stopped=not running)
+        else:
+            show(None, None, (), stopped=not running)
 
 
-def show(frame: pd.DataFrame, summary, stopped: bool) -> None:
+def draw(chart, where, width: str) -> None:
+    """A chart of show(): a cached spec, or an Altair chart of a run under way."""
+    if isinstance(chart, dict):
+        show_chart(chart, where, width=width)
+    else:
+        where.altair_chart(chart, width=width)
+
+
+def show(frame: pd.DataFrame | None, summary, charts: tuple, stopped: bool) -> None:
     if summary is None:
         if paused:
             st.info("No replicates yet: press Continue.")
@@ -109,10 +129,9 @@ def show(frame: pd.DataFrame, summary, stopped: bool) -> None:
         st.warning(f"Stopped after {summary.replicates} of {count} replicates; the results below are of those.")
 
     st.header("Does the interval recover the population mean?")
-    cov = pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
-                        "share": [summary.lm_coverage, summary.lmer_coverage]})
+    coverage_chart, singular_chart, sd_chart, reml_ml_chart = charts
     left, right = st.columns([1, 1.2])
-    left.altair_chart(coverage(cov), width="stretch")
+    draw(coverage_chart, left, "stretch")
     right.markdown(
         f"""
 The truth is a population of groups with mean {design.mean:g}. lm's interval covered it in
@@ -136,13 +155,8 @@ interval is a little too narrow with few groups (it ignores the uncertainty of t
                 "the true group means on average, most when groups are small and noisy.")
 
     st.header("The group variance, with few groups")
-    theory = pd.DataFrame([
-        {"what": "REML", "source": "simulated", "share": summary.reml_singular},
-        {"what": "REML", "source": "theory", "share": summary.reml_singular_theory},
-        {"what": "ML", "source": "simulated", "share": summary.ml_singular},
-        {"what": "ML", "source": "theory", "share": summary.ml_singular_theory}])
     a, b = st.columns([1, 1.3])
-    a.altair_chart(shares(theory, "Singular fits: group variance exactly 0"), width="content")
+    draw(singular_chart, a, "content")
     low, high = binomial_band(summary.reml_singular_theory, summary.replicates)
     b.markdown(
         f"""
@@ -159,8 +173,8 @@ With {summary.replicates} replicates the simulated REML share should fall betwee
 {groups} groups there is little information about their variance.
 """, unsafe_allow_html=True)
     c, d = st.columns(2)
-    c.altair_chart(sd_histogram(frame, design.sd_group), width="stretch")
-    d.altair_chart(reml_vs_ml(frame), width="stretch")
+    draw(sd_chart, c, "stretch")
+    draw(reml_ml_chart, d, "stretch")
     st.markdown(
         f"""
 **REML against ML.** The mean estimated group variance is **{summary.reml_mean_var:.3g}** by REML and
@@ -184,5 +198,8 @@ fewer the groups, the larger the difference — and the stronger the case for RE
 show_results()
 with runner.held():
     done_so_far = [results[i] for i in range(count) if i in results]
-    exercises.show("fixed_or_random",
-                   summary=summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None)
+    if len(done_so_far) == count:
+        final = finished_experiment(design, seed, count)[1]
+    else:
+        final = summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None
+    exercises.show("fixed_or_random", summary=final)

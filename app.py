@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lib.teach.contents import available_sections, groups
+from ui.experiment import leave
 from ui.warmup import warm_in_background
 
 st.set_page_config(page_title="Linear mixed models, step by step", page_icon=":material/school:",
@@ -13,5 +14,7 @@ navigation = {
             for s in members]
     for group, members in groups(sections).items()
 }
-st.navigation(navigation).run()
+page = st.navigation(navigation)
+leave(page)  # another page than the experiment: its run stops (ui/experiment.py)
+page.run()
 warm_in_background()  # the first page is drawn: import what the other pages need (ui/warmup.py)

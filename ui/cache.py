@@ -30,8 +30,8 @@ from lib.data.idcoding import Example
 from lib.data.immune import individual_choices, load_prepared, load_raw
 from lib.data.slices import slice_frame, slice_info
 from lib.engine import kenward_roger as kr
-from lib.engine.oneway_experiment import Design, Replicate
-from lib.engine.pooling import Ellipse, Pooling, covariance_ellipses, pooling
+from lib.engine.oneway_experiment import Design, Experiment, Replicate
+from lib.engine.pooling import Ellipse, Pooling, caterpillar, covariance_ellipses, pooling
 from lib.engine.profile import Profile, coefficient_lrt, profile
 from lib.engine.r2 import Explained, explained
 from lib.engine.satterthwaite import (
@@ -41,6 +41,7 @@ from lib.engine.satterthwaite import (
     varpar_covariance,
 )
 from lib.rprint.lme4_print import fixef_table, lmer_summary, varcorr_table
+from lib.teach import fixed_or_random as fr
 from lib.teach import glmm_page as gp
 from lib.teach import glmm_residuals as gr
 from lib.teach import model_builder as mb
@@ -58,11 +59,12 @@ from lib.teach.fitting import Outcome
 from lib.teach.fitting import fit_lm as _fit_lm
 from lib.teach.fitting import fit_lmer as _fit_lmer
 from lib.teach.fixed_models import data_at, data_label
+from lib.teach.fixed_or_random import Summary
 from lib.teach.id_pairs import PER_CODE, TOY_NAIVE, TOY_RECODED, CodePairs, code_pairs
 from lib.teach.inference import band_widths, coverage, population_band, unit_bands
 from lib.teach.lmm_vs_lm import group_means
 from lib.teach.param_count import design_count
-from lib.teach.pooling import Scaling, fit_scaled
+from lib.teach.pooling import Scaling, band_frame, ellipse_frame, fit_scaled, groups_of
 from lib.teach.qaqc import (
     SPREAD_MODELS,
     SpreadModel,
@@ -71,9 +73,12 @@ from lib.teach.qaqc import (
     spread_summary,
 )
 from lib.teach.reml_ml import criterion_frames
+from lib.teach.replicate_runner import ReplicateRunner
 from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
+from ui.charts import pooling as pooling_charts
+from ui.charts.experiment import experiment_charts as experiment_chart_list
 from ui.charts.theme import to_spec
 
 TTL = "12h"
@@ -254,6 +259,29 @@ def pooling_view(formula: str, REML: bool, data: str, response: str, mode: str, 
     return pool, ellipses, why_not
 
 
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def pooling_chart(formula: str, REML: bool, data: str, response: str, mode: str, level: float, seed: int,
+                  group: str, slope: str | None) -> dict:
+    """The arrows from each unit's own estimate to the mixed model's: a plane (intercept and slope) or
+    one axis, with the model's ellipses or ranges."""
+    pool, ellipses, _ = pooling_view(formula, REML, data, response, mode, level, seed, group, slope)
+    if len(pool.coords) == 2:
+        chart = pooling_charts.pooling_plane(pool.units, ellipse_frame(ellipses), group,
+                                             f"{response} at Time 0 (intercept)", f"change in {response} per month (slope)")
+    else:
+        chart = pooling_charts.pooling_slopes(pool.units, band_frame(ellipses), group, f"{response} (intercept)")
+    return to_spec(chart)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def caterpillar_charts(formula: str, REML: bool, data: str, response: str, mode: str, level: float,
+                       seed: int) -> dict[str, dict]:
+    """The refit's caterpillar plot per grouping factor (lme4's dotplot(ranef(fit, condVar = TRUE)))."""
+    fit = scaled_fit(formula, REML, data, response, mode, level, seed).fit
+    frame = caterpillar(fit)
+    return {g: to_spec(pooling_charts.caterpillar(frame, g)) for g in fit.ranef}
+
+
 @st.cache_resource(max_entries=12, show_spinner="Fitting the GLMM (glmer) …", **KEEP)
 def glmm_fit(key: str, random: str) -> Outcome:
     return gr.fit_model(key, random)
@@ -310,6 +338,48 @@ def experiment_results(design: Design, seed: int) -> dict[int, Replicate]:
     shared by every session (a replicate is a pure function of its key, so two sessions writing one
     agree)."""
     return _experiments().setdefault((design, seed), {})
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def experiment(design: Design) -> Experiment:
+    """A design's lm and lmer set-up, shared by its replicates (read-only)."""
+    return Experiment(design)
+
+
+@st.cache_resource(max_entries=1)  # one worker thread per process
+def replicate_runner() -> ReplicateRunner:
+    """The thread that computes the experiments' replicates while the pages show them accrue."""
+    return ReplicateRunner()
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
+def finished_experiment(design: Design, seed: int, count: int) -> tuple[pd.DataFrame, Summary, tuple[dict, ...]]:
+    """A finished run's replicate frame, summary and the page's four charts as specs (a finished run
+    is a pure function of its key; the page calls this only when all `count` replicates are in)."""
+    results = experiment_results(design, seed)
+    frame = fr.replicate_frame(design, [results[i] for i in range(count)])
+    summary = fr.summarize_frame(design, frame)
+    return frame, summary, tuple(to_spec(c) for c in experiment_chart_list(frame, summary, design.sd_group))
+
+
+def default_pooling() -> None:
+    """The Partial pooling page before any change: MModTime4 on the data as measured."""
+    spec = mb.tutorial_spec("MModTime4")
+    formula = mb.display_formula(spec)
+    out = fit_lmer(formula, spec.REML, spec.data)
+    if out.ok:
+        run = (formula, spec.REML, spec.data, spec.response, "none", 1.0, 1)
+        pooling_chart(*run, groups_of(out.fit)[0], "Time" if spec.data == "all" else None)
+        caterpillar_charts(*run)
+
+
+def default_experiment(design: Design, seed: int, count: int) -> None:
+    """The replicates a first visit shows, computed here (the warm-up thread), not by the runner."""
+    results, ex = experiment_results(design, seed), experiment(design)
+    for i in range(count):
+        if i not in results:
+            results[i] = ex.replicate(seed, i)
+    finished_experiment(design, seed, count)
 
 
 @st.cache_resource(max_entries=1)  # one store per process, itself bounded
@@ -461,6 +531,7 @@ def default_work() -> list[tuple[Callable, tuple]]:
     work += [(f, (*mmod[:1], True, mmod[1])) for f in (satterthwaite, coefficient_lrts, variance_explained,
                                                       zeta_chart)]
     work += [(kenward_roger, mmod), (prediction_view, (m4[0], True, "all", DEFAULT_PREDICTED))]
+    work += [(default_pooling, ()), (default_experiment, (fr.DEFAULT_DESIGN, fr.DEFAULT_SEED, fr.DEFAULT_COUNT))]
     g = gp.MODELS["binary"]
     work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
              (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),

@@ -19,6 +19,7 @@ def people_picker(label: str, people: Sequence[str], default: Sequence[str], key
                           placeholder="Type an IndID-Sex label, e.g. 3-F, and press Enter")
 
 
-def show_chart(spec: dict, where=st) -> None:
-    """A chart made by ui.cache (a Vega-Lite spec, see ui.charts.theme.to_spec), as wide as its column."""
-    where.vega_lite_chart({**spec}, width="stretch")
+def show_chart(spec: dict, where=st, width: str = "stretch") -> None:
+    """A chart made by ui.cache (a Vega-Lite spec, see ui.charts.theme.to_spec), as wide as its column
+    (width="content": the chart's own width)."""
+    where.vega_lite_chart({**spec}, width=width)

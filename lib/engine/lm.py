@@ -2,6 +2,10 @@
 
 The formula goes through lib.engine.formula's strict parser (never patsy, which evaluates
 Python); the fit is statsmodels' OLS on the columns R would keep.
+
+`SharedDesign` fits one model to many responses on the same rows, as R's lm() does with a matrix
+response (class "mlm": one QR of the model matrix, each column's estimates from it): a simulation's
+replicates, each with what summary.lm and anova.lm report for it, without a table per replicate.
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import solve_triangular
 from scipy.stats import f as f_dist
 from statsmodels.regression.linear_model import OLS
 
@@ -63,6 +68,12 @@ class LmFit:
 
 def lm(formula: str, data: pd.DataFrame, data_name: str = "data", result: type[LmFit] = LmFit) -> LmFit:
     """Fit `formula` (R syntax, fixed effects only) to `data` by least squares."""
+    design, response = lm_design(formula, data)
+    return fit_design(design, formula, data_name, response=response, result=result)
+
+
+def lm_design(formula: str, data: pd.DataFrame) -> tuple[FixedDesign, str]:
+    """lm()'s checks of the formula, then its model matrix and response on the complete rows."""
     f = parse_formula(formula, columns=list(data.columns))
     if f.random:
         raise FormulaError("lm() formulas cannot contain random-effects terms like "
@@ -71,8 +82,7 @@ def lm(formula: str, data: pd.DataFrame, data_name: str = "data", result: type[L
         raise FormulaError("lm() needs one numeric response left of '~', as in IgG ~ Sex")
     if f.response.name in f.fixed.variables:
         raise FormulaError(f"the response {f.response.name} cannot also be a predictor")
-    design = fixed_design(f, data)
-    return fit_design(design, formula, data_name, response=f.response.name, result=result)
+    return fixed_design(f, data), f.response.name
 
 
 def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
@@ -91,18 +101,25 @@ def kept_columns(X: np.ndarray, tol: float = ALIAS_TOL) -> list[int]:
     return kept
 
 
-def fit_design(d: FixedDesign, formula: str, data_name: str, response: str,
-               result: type[LmFit] = LmFit) -> LmFit:
-    """Least squares on a model matrix, with R's handling of aliased columns."""
-    if d.y is None:
-        raise FormulaError("lm() needs a response left of '~'")
+def _estimable_columns(d: FixedDesign) -> list[int]:
+    """The columns R keeps, once it is clear that they leave residual degrees of freedom."""
     keep = kept_columns(d.X)
-    n, p = len(d.y), len(keep)
+    n, p = d.X.shape[0], len(keep)
     if p == 0:
         raise ValueError("this model has no coefficients to estimate")
     if n <= p:
         raise ValueError(f"{n} rows are not enough for {p} coefficients: "
                          "no residual degrees of freedom are left")
+    return keep
+
+
+def fit_design(d: FixedDesign, formula: str, data_name: str, response: str,
+               result: type[LmFit] = LmFit) -> LmFit:
+    """Least squares on a model matrix, with R's handling of aliased columns."""
+    if d.y is None:
+        raise FormulaError("lm() needs a response left of '~'")
+    keep = _estimable_columns(d)
+    p = len(keep)
     X = d.X[:, keep]
     res = OLS(d.y, X, hasconst=d.has_intercept).fit()
     coefs = _coef_table(d.names, keep, res)
@@ -138,14 +155,67 @@ def sequential_anova(X: np.ndarray, y: np.ndarray, assign: list[int], term_label
     effects = q.T @ y
     resid = y - q @ effects
     ssr, dfr = float(resid @ resid), len(y) - X.shape[1]
+    labels, df, ss = _term_sums_of_squares(effects, assign, term_labels, has_intercept)
+    ms = [s / k for s, k in zip(ss, df)]
+    fval = [m / (ssr / dfr) for m in ms]
+    pval = [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)]
+    columns = (df + [dfr], ss + [ssr], ms + [ssr / dfr], fval + [np.nan], pval + [np.nan])
+    return pd.DataFrame(dict(zip(ANOVA_COLUMNS, columns)), index=labels + ["Residuals"])
+
+
+def _term_sums_of_squares(effects: np.ndarray, assign: list[int], term_labels: list[str],
+                          has_intercept: bool) -> tuple[list[str], list[int], list[float]]:
+    """anova.lm's rows before Residuals: each term's label, df and sum of squared effects."""
     terms = list(dict.fromkeys(assign))
     ss = [float(np.sum(effects[np.array(assign) == t] ** 2)) for t in terms]
     df = [assign.count(t) for t in terms]
     labels = [("(Intercept)" if t == 0 else term_labels[t - 1]) for t in terms]
     if has_intercept and terms and terms[0] == 0:
         ss, df, labels = ss[1:], df[1:], labels[1:]
-    ms = [s / k for s, k in zip(ss, df)]
-    fval = [m / (ssr / dfr) for m in ms]
-    pval = [float(f_dist.sf(v, k, dfr)) for v, k in zip(fval, df)]
-    columns = (df + [dfr], ss + [ssr], ms + [ssr / dfr], fval + [np.nan], pval + [np.nan])
-    return pd.DataFrame(dict(zip(ANOVA_COLUMNS, columns)), index=labels + ["Residuals"])
+    return labels, df, ss
+
+
+@dataclass(frozen=True)
+class ResponseFit:
+    """What lm() reports of one response on a SharedDesign: the kept coefficients' estimates (in
+    SharedDesign.names' order), sigma, the residual df and anova.lm's table as numbers."""
+
+    coefficients: np.ndarray
+    sigma: float
+    df_residual: int
+    anova_terms: tuple[str, ...]  # the rows of anova.lm: the terms, then "Residuals"
+    anova_df: tuple[int, ...]
+    sum_sq: np.ndarray
+
+    def mean_sq(self, term: str) -> float:
+        i = self.anova_terms.index(term)
+        return float(self.sum_sq[i] / self.anova_df[i])
+
+
+class SharedDesign:
+    """lm(formula) for many responses on the rows of `data` (R's lm with a matrix response, "mlm"):
+    the model matrix, its aliased columns dropped as lm() drops them, is factored once (QR, as
+    anova.lm's effects are), and each response's fit is a product with Q and a triangular solve.
+    `data`'s response column only has to exist; `fit(y)` takes the response."""
+
+    def __init__(self, formula: str, data: pd.DataFrame):
+        d, _ = lm_design(formula, data)
+        keep = _estimable_columns(d)
+        self.names = [d.names[j] for j in keep]
+        self.nobs = d.X.shape[0]
+        self.df_residual = self.nobs - len(keep)
+        self._assign = [d.assign[j] for j in keep]
+        self._labels, self._has_intercept = d.term_labels, d.has_intercept
+        self._q, self._r = np.linalg.qr(d.X[:, keep])
+
+    def fit(self, y: np.ndarray) -> ResponseFit:
+        y = np.asarray(y, float)
+        if y.shape != (self.nobs,):
+            raise ValueError(f"the response must have {self.nobs} values, one per row")
+        effects = self._q.T @ y
+        resid = y - self._q @ effects
+        ssr = float(resid @ resid)
+        labels, df, ss = _term_sums_of_squares(effects, self._assign, self._labels, self._has_intercept)
+        return ResponseFit(solve_triangular(self._r, effects), float(np.sqrt(ssr / self.df_residual)),
+                           self.df_residual, (*labels, "Residuals"), (*df, self.df_residual),
+                           np.array([*ss, ssr]))

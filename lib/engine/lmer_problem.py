@@ -3,7 +3,7 @@ of theta (lme4's lFormula and mkLmerDevfun). Fixed during a fit and read-only af
 that refits (an ML refit, a profile, a bootstrap) sets up its own."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,19 @@ class LmerProblem(ThetaLayout):
             latest = (theta.tobytes(), self.system.factor(theta), {})
             self._latest = latest
         return latest
+
+    def with_response(self, y: np.ndarray) -> LmerProblem:
+        """The same model on the same rows with response y (what setup gives for the data with y in
+        the response column): new cross products, the same design; this problem is not touched."""
+        y = np.asarray(y, float)
+        if y.shape != self.y.shape:
+            raise ValueError(f"the response must have {len(self.y)} values, one per row")
+        if not np.all(np.isfinite(y)):
+            raise FormulaError("the new response has missing or infinite values")
+        if np.ptp(y) == 0:
+            raise FormulaError("the response is constant: there is no variance to split")
+        return replace(self, y=y, frame=self.frame.assign(**{self.formula.response.name: y}),
+                       system=PlsSystem(self.blocks, self.X, y), messages=list(self.messages))
 
 def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
     """Parse and check the model, and build its matrices (lme4's lFormula)."""

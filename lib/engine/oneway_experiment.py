@@ -5,6 +5,12 @@ Replicate i of an experiment draws from numpy's generator seeded with (seed, i),
 the same whether it is run alone, in a batch, or after a cancelled run resumed. The truth is
 known: group effects a_j ~ N(0, sd_group^2), y_ij = mean + a_j + e_ij, e_ij ~ N(0, sd_resid^2).
 
+Every replicate of a design has the same rows and groups; only y changes. `Experiment` therefore
+prepares the design once: lm's model matrix factored once (lib.engine.lm.SharedDesign, as R's lm
+with a matrix response) and lmer's problem set up once, each replicate's lmer fits on that problem
+with its own response (LmerProblem.with_response: what lmer's setup gives for the new data). The
+fits are lib.engine's lm and lmer fits, with the same numbers as fitting each data set from scratch.
+
 What each replicate records (`Replicate`):
 - lm: each group's mean (the fixed-effects estimates of the group means), the mean of the group
   means with lm's standard error for it, and the ANOVA (method of moments) estimate of the group
@@ -28,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lib.engine.lm import lm
+from lib.engine.lm import SharedDesign
 from lib.engine.lmer import fit_problem, setup
 from lib.engine.lmer_fit import LmerFit
 
@@ -85,31 +91,56 @@ class Replicate:
 
 def simulate(design: Design, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
     """One data set (columns y and group, a factor g01, g02, ...) and the true group means."""
+    y, true = _draw(design, rng)
+    return _frame(design, y), true
+
+
+def _draw(design: Design, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """y, in the rows of _frame, and the true group means."""
     J, n = design.groups, design.per_group
     true = design.mean + rng.normal(0.0, design.sd_group, J)
+    y = np.repeat(true, n) + rng.normal(0.0, design.sd_resid, J * n)
+    return y, true
+
+
+def _frame(design: Design, y: np.ndarray) -> pd.DataFrame:
+    J, n = design.groups, design.per_group
     width = len(str(J))
     labels = [f"g{j + 1:0{width}d}" for j in range(J)]
     group = np.repeat(np.arange(J), n)
-    y = true[group] + rng.normal(0.0, design.sd_resid, J * n)
-    frame = pd.DataFrame({"y": y, "group": pd.Categorical.from_codes(group, categories=labels)})
-    return frame, true
+    return pd.DataFrame({"y": y, "group": pd.Categorical.from_codes(group, categories=labels)})
+
+
+class Experiment:
+    """A design's replicates, with what every replicate shares made once: lm's factored model matrix
+    and lmer's problem (see the module). Read-only after construction, so sessions may share one."""
+
+    def __init__(self, design: Design):
+        design.check()
+        self.design = design
+        template = _frame(design, np.arange(design.nobs, dtype=float))  # any non-constant response
+        self._lm = SharedDesign(LM_FORMULA, template)
+        self._problem = setup(LMER_FORMULA, template)
+        self._inv_n_sum = float(np.sum(1.0 / np.bincount(template["group"].cat.codes, minlength=design.groups)))
+
+    def replicate(self, seed: int, index: int) -> Replicate:
+        """Replicate `index` of the experiment with `seed`: simulate, fit lm, lmer REML and ML."""
+        design = self.design
+        y, true = _draw(design, np.random.default_rng([seed, index]))
+        fit = self._lm.fit(y)
+        beta = fit.coefficients
+        means = beta[0] + np.r_[0.0, beta[1:]]
+        msb, msw = fit.mean_sq("group"), fit.mean_sq("Residuals")
+        prob = self._problem.with_response(y)  # one problem of this replicate's own for both fits
+        return Replicate(index, true, means, float(means.mean()),
+                         float(fit.sigma * np.sqrt(self._inv_n_sum) / design.groups), fit.df_residual,
+                         msb, msw, (msb - msw) / design.per_group,
+                         _mixed(fit_problem(prob, True)), _mixed(fit_problem(prob, False)))
 
 
 def replicate(design: Design, seed: int, index: int) -> Replicate:
-    """Replicate `index` of the experiment with `seed`: simulate, fit lm, lmer REML and ML."""
-    design.check()
-    data, true = simulate(design, np.random.default_rng([seed, index]))
-    fit = lm(LM_FORMULA, data)
-    beta = fit.coefficients["Estimate"].to_numpy()
-    means = beta[0] + np.r_[0.0, beta[1:]]
-    inv_n = 1.0 / np.bincount(data["group"].cat.codes, minlength=design.groups)
-    aov = fit.anova
-    msb, msw = float(aov.loc["group", "Mean Sq"]), float(aov.loc["Residuals", "Mean Sq"])
-    prob = setup(LMER_FORMULA, data)  # one problem of this replicate's own for both fits
-    return Replicate(index, true, means, float(means.mean()),
-                     float(fit.sigma * np.sqrt(inv_n.sum()) / design.groups), fit.df_residual,
-                     msb, msw, (msb - msw) / design.per_group,
-                     _mixed(fit_problem(prob, True)), _mixed(fit_problem(prob, False)))
+    """Replicate `index` of the experiment with `seed` (an Experiment of one replicate)."""
+    return Experiment(design).replicate(seed, index)
 
 
 def _mixed(fit: LmerFit) -> MixedEstimates:
@@ -121,8 +152,9 @@ def _mixed(fit: LmerFit) -> MixedEstimates:
 
 def replicates(design: Design, seed: int, count: int, start: int = 0) -> Iterator[Replicate]:
     """Replicates start, start + 1, ..., count - 1, one at a time (a caller can stop any time)."""
+    experiment = Experiment(design)
     for i in range(start, count):
-        yield replicate(design, seed, i)
+        yield experiment.replicate(seed, i)
 
 
 def singular_probability(design: Design, REML: bool = True) -> float:

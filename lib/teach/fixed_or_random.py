@@ -23,16 +23,18 @@ from scipy import stats
 from lib.engine.oneway_experiment import Design, Replicate, singular_probability
 
 Z95 = float(stats.norm.ppf(0.975))
+COUNTS = (20, 50, 100, 200, 500, 1000)  # the replicates a student can ask for
+DEFAULT_DESIGN, DEFAULT_SEED, DEFAULT_COUNT = Design(5, 4, 1.0, 2.0), 1, 100  # the page before any change
 
 
 def replicate_frame(design: Design, reps: Sequence[Replicate]) -> pd.DataFrame:
     """One row per replicate: the estimates and whether each interval covered the truth."""
     rows = []
-    for r in reps:
-        t = float(stats.t.ppf(0.975, r.lm_df))
+    t_quantiles = stats.t.ppf(0.975, np.array([r.lm_df for r in reps], float))
+    for r, t in zip(reps, t_quantiles):
         rows.append({
             "replicate": r.index,
-            "lm covers": abs(r.lm_mean - design.mean) <= t * r.lm_mean_se,
+            "lm covers": abs(r.lm_mean - design.mean) <= float(t) * r.lm_mean_se,
             "lmer covers": abs(r.reml.intercept - design.mean) <= Z95 * r.reml.se,
             "lm RMSE": _rmse(r.lm_means, r.true_means),
             "lmer RMSE": _rmse(r.reml.group_means, r.true_means),
@@ -69,7 +71,13 @@ class Summary:
 def summarize(design: Design, reps: Sequence[Replicate]) -> Summary:
     if not reps:
         raise ValueError("no replicates to summarize yet")
-    f = replicate_frame(design, reps)
+    return summarize_frame(design, replicate_frame(design, reps))
+
+
+def summarize_frame(design: Design, f: pd.DataFrame) -> Summary:
+    """summarize() from the replicates' frame (replicate_frame), for a page that shows both."""
+    if f.empty:
+        raise ValueError("no replicates to summarize yet")
     return Summary(
         len(f), float(f["lm covers"].mean()), float(f["lmer covers"].mean()),
         float(np.sqrt(np.mean(f["lm RMSE"] ** 2))), float(np.sqrt(np.mean(f["lmer RMSE"] ** 2))),
@@ -78,6 +86,21 @@ def summarize(design: Design, reps: Sequence[Replicate]) -> Summary:
         float((f["ANOVA variance"] < 0).mean()), float((f["REML SD"] ** 2).mean()),
         float((f["ML SD"] ** 2).mean()), design.sd_group ** 2,
         float((f["ML SD"] < f["REML SD"]).mean()))
+
+
+def coverage_table(summary: Summary) -> pd.DataFrame:
+    """The coverage chart's rows: each model's interval and the share of replicates it covered the truth in."""
+    return pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
+                         "share": [summary.lm_coverage, summary.lmer_coverage]})
+
+
+def singular_table(summary: Summary) -> pd.DataFrame:
+    """The singular-fit chart's rows: REML's and ML's share of singular fits, simulated and in theory."""
+    return pd.DataFrame([
+        {"what": "REML", "source": "simulated", "share": summary.reml_singular},
+        {"what": "REML", "source": "theory", "share": summary.reml_singular_theory},
+        {"what": "ML", "source": "simulated", "share": summary.ml_singular},
+        {"what": "ML", "source": "theory", "share": summary.ml_singular_theory}])
 
 
 def binomial_band(share: float, n: int, level: float = 0.95) -> tuple[float, float]:

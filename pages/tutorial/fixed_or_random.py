@@ -2,13 +2,30 @@
 import pandas as pd
 import streamlit as st
 
-from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design, replicate
-from lib.teach.fixed_or_random import binomial_band, replicate_frame, summarize
+from lib.engine.oneway_experiment import LM_FORMULA, LMER_FORMULA, Design
+from lib.teach.fixed_or_random import (
+    COUNTS,
+    DEFAULT_COUNT,
+    DEFAULT_DESIGN,
+    DEFAULT_SEED,
+    binomial_band,
+    replicate_frame,
+    summarize_frame,
+)
 from ui import exercises
-from ui.charts.experiment import coverage, reml_vs_ml, sd_histogram, shares
-from ui.cache import experiment_results
+from ui.cache import (
+    experiment,
+    experiment_results,
+    finished_experiment,
+    replicate_runner,
+)
+from ui.charts.experiment import experiment_charts
+from ui.experiment import owner as experiment_owner
+from ui.widgets import show_chart
 
-COUNTS = (20, 50, 100, 200, 500, 1000)
+FIRST_WAIT = 0.2  # seconds a page run waits for the replicates before it shows those done so far
+FIRST_RESULT = 1.0  # seconds it waits at most for the first replicate, on a busy server
+REFRESH = 2.0  # seconds between two showings of a run that is under way
 
 st.title("Fixed or random? An experiment")
 st.markdown(
@@ -25,50 +42,96 @@ Set the design, and the page repeats the experiment (seeded: the same settings g
 """, unsafe_allow_html=True)
 
 c1, c2, c3, c4 = st.columns(4)
-groups = c1.slider("Groups", 2, 30, 5, key="fr_groups")
-per_group = c2.slider("Observations per group", 2, 30, 4, key="fr_n")
-sd_group = c3.slider("Group SD σ_group", 0.0, 5.0, 1.0, 0.1, key="fr_sd_group")
-sd_resid = c4.slider("Residual SD σ", 0.1, 5.0, 2.0, 0.1, key="fr_sd_resid")
+d = DEFAULT_DESIGN
+groups = c1.slider("Groups", 2, 30, d.groups, key="fr_groups")
+per_group = c2.slider("Observations per group", 2, 30, d.per_group, key="fr_n")
+sd_group = c3.slider("Group SD σ_group", 0.0, 5.0, d.sd_group, 0.1, key="fr_sd_group")
+sd_resid = c4.slider("Residual SD σ", 0.1, 5.0, d.sd_resid, 0.1, key="fr_sd_resid")
 c5, c6, c7 = st.columns([2, 1, 1.2])
-count = c5.select_slider("Replicates", COUNTS, value=100, key="fr_count")
-seed = int(c6.number_input("Seed", 1, 99999, 1, key="fr_seed"))
+count = c5.select_slider("Replicates", COUNTS, value=DEFAULT_COUNT, key="fr_count")
+seed = int(c6.number_input("Seed", 1, 99999, DEFAULT_SEED, key="fr_seed"))
 design = Design(groups, per_group, sd_group, sd_resid)
 run_key = (design, seed)
 results = experiment_results(design, seed)
+runner, owner = replicate_runner(), experiment_owner()
 
 
 def _pause(paused: bool) -> None:
     st.session_state["fr_paused"] = run_key if paused else None
 
 
+def _done() -> int:
+    return sum(i in results for i in range(count))
+
+
+def _want() -> None:
+    """Ask the runner for this run's replicates (restated at every showing: see its `patience`)."""
+    ex = experiment(design)
+    runner.want(owner, results, count, lambda i: ex.replicate(seed, i))
+
+
 paused = st.session_state.get("fr_paused") == run_key
-missing = [i for i in range(count) if i not in results]
+failed = runner.error(owner, results)  # a replicate of this run could not be fitted: it is not retried
+if paused:
+    runner.withdraw(owner)
+elif _done() < count and failed is None:
+    _want()
+    if not runner.wait(results, count, FIRST_WAIT):  # a small run is shown whole, a big one as it accrues,
+        runner.wait(results, 1, FIRST_RESULT)  # from its first replicate
+missing = _done() < count
+refreshing = missing and not paused and failed is None  # the results below show themselves again
 with c7:
     st.button("Stop", key="fr_stop", on_click=_pause, args=(True,), disabled=not missing or paused,
               help="Stop the simulation; what has run so far is kept")
     st.button("Continue", key="fr_continue", on_click=_pause, args=(False,), disabled=not (missing and paused))
-if missing and not paused:
-    bar = st.progress(0.0, text="Simulating …")
-    done = count - len(missing)
-    for j, i in enumerate(missing, start=1):
-        results[i] = replicate(design, seed, i)
-        bar.progress((done + j) / count, text=f"Replicate {done + j} of {count}: simulated and fitted 3 times")
-    bar.empty()
 
-reps = [results[i] for i in range(count) if i in results]
-summary = summarize(design, reps) if reps else None
-if summary is None:
-    st.info("No replicates yet: press Continue.")
-else:
-    if len(reps) < count:
-        st.warning(f"Stopped after {len(reps)} of {count} replicates; the results below are of those.")
-    frame = replicate_frame(design, reps)
+
+@st.fragment(run_every=REFRESH if refreshing else None)
+def show_results() -> None:
+    """The results of the replicates done so far; while the run goes on, shown again every REFRESH s."""
+    failed = runner.error(owner, results)
+    running = not paused and failed is None and _done() < count
+    if running:
+        _want()
+    elif refreshing:  # ended since the page ran: the whole page again, buttons and all
+        st.rerun()
+    reps = [results[i] for i in range(count) if i in results]
+    if failed is not None:
+        st.error(f"A replicate could not be fitted, so the run stopped: {failed}")
+    elif running:
+        st.progress(len(reps) / count, text=f"Simulating: {len(reps)} of {count} replicates so far, each "
+                    "simulated and fitted 3 times; the results below are of those and grow as they come")
+    with runner.held():  # the student waits for this drawing, not for the next replicate
+        if len(reps) == count:  # a finished run: its numbers and charts are made once, for everybody
+            show(*finished_experiment(design, seed, count), stopped=False)
+        elif reps:
+            frame = replicate_frame(design, reps)
+            summary = summarize_frame(design, frame)
+            show(frame, summary, experiment_charts(frame, summary, design.sd_group), stopped=not running)
+        else:
+            show(None, None, (), stopped=not running)
+
+
+def draw(chart, where, width: str) -> None:
+    """A chart of show(): a cached spec, or an Altair chart of a run under way."""
+    if isinstance(chart, dict):
+        show_chart(chart, where, width=width)
+    else:
+        where.altair_chart(chart, width=width)
+
+
+def show(frame: pd.DataFrame | None, summary, charts: tuple, stopped: bool) -> None:
+    if summary is None:
+        if paused:
+            st.info("No replicates yet: press Continue.")
+        return
+    if stopped:
+        st.warning(f"Stopped after {summary.replicates} of {count} replicates; the results below are of those.")
 
     st.header("Does the interval recover the population mean?")
-    cov = pd.DataFrame({"model": ["lm: mean of the group means (t interval)", "lmer: intercept (Wald, ±1.96 SE)"],
-                        "share": [summary.lm_coverage, summary.lmer_coverage]})
+    coverage_chart, singular_chart, sd_chart, reml_ml_chart = charts
     left, right = st.columns([1, 1.2])
-    left.altair_chart(coverage(cov), width="stretch")
+    draw(coverage_chart, left, "stretch")
     right.markdown(
         f"""
 The truth is a population of groups with mean {design.mean:g}. lm's interval covered it in
@@ -92,13 +155,8 @@ interval is a little too narrow with few groups (it ignores the uncertainty of t
                 "the true group means on average, most when groups are small and noisy.")
 
     st.header("The group variance, with few groups")
-    theory = pd.DataFrame([
-        {"what": "REML", "source": "simulated", "share": summary.reml_singular},
-        {"what": "REML", "source": "theory", "share": summary.reml_singular_theory},
-        {"what": "ML", "source": "simulated", "share": summary.ml_singular},
-        {"what": "ML", "source": "theory", "share": summary.ml_singular_theory}])
     a, b = st.columns([1, 1.3])
-    a.altair_chart(shares(theory, "Singular fits: group variance exactly 0"), width="content")
+    draw(singular_chart, a, "content")
     low, high = binomial_band(summary.reml_singular_theory, summary.replicates)
     b.markdown(
         f"""
@@ -115,8 +173,8 @@ With {summary.replicates} replicates the simulated REML share should fall betwee
 {groups} groups there is little information about their variance.
 """, unsafe_allow_html=True)
     c, d = st.columns(2)
-    c.altair_chart(sd_histogram(frame, design.sd_group), width="stretch")
-    d.altair_chart(reml_vs_ml(frame), width="stretch")
+    draw(sd_chart, c, "stretch")
+    draw(reml_ml_chart, d, "stretch")
     st.markdown(
         f"""
 **REML against ML.** The mean estimated group variance is **{summary.reml_mean_var:.3g}** by REML and
@@ -136,4 +194,12 @@ fewer the groups, the larger the difference — and the stronger the case for RE
                 f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
                 f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
 
-exercises.show("fixed_or_random", summary=summary)
+
+show_results()
+with runner.held():
+    done_so_far = [results[i] for i in range(count) if i in results]
+    if len(done_so_far) == count:
+        final = finished_experiment(design, seed, count)[1]
+    else:
+        final = summarize_frame(design, replicate_frame(design, done_so_far)) if done_so_far else None
+    exercises.show("fixed_or_random", summary=final)

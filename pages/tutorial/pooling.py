@@ -2,23 +2,13 @@
 import numpy as np
 import streamlit as st
 
-from lib.engine.pooling import caterpillar
 from lib.rprint.rformat import format_signif
 from lib.teach import model_builder as mb
-from lib.teach.pooling import (
-    MODES,
-    NOISE_FACTORS,
-    TIMES,
-    band_frame,
-    ellipse_frame,
-    groups_of,
-    median_shift,
-)
+from lib.teach.pooling import MODES, NOISE_FACTORS, TIMES, groups_of, median_shift
 from ui import exercises
 from ui import mixed as ui
-from ui.charts.pooling import caterpillar as caterpillar_chart
-from ui.charts.pooling import pooling_plane, pooling_slopes
-from ui.cache import pooling_view, scaled_fit
+from ui.cache import caterpillar_charts, pooling_chart, pooling_view, scaled_fit
+from ui.widgets import show_chart
 
 st.title("Partial pooling")
 st.markdown(
@@ -50,7 +40,7 @@ def data_controls(data: str) -> tuple[str, float, int]:
     return mode, 1.0, 1
 
 
-def show_pooling(pool, ellipses, why_not: str | None, nobs: int, response: str) -> None:
+def show_pooling(pool, chart: dict, why_not: str | None, nobs: int) -> None:
     units, group, plane = pool.units, pool.group, len(pool.coords) == 2
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("rows in the fit", f"{nobs:,}")
@@ -59,10 +49,7 @@ def show_pooling(pool, ellipses, why_not: str | None, nobs: int, response: str) 
               help="Units whose rows do not determine the model's fixed part alone")
     c4.metric("median arrow (intercept)", format_signif(median_shift(pool), 3),
               help="The median distance between a unit's own intercept and the mixed model's")
-    chart = (pooling_plane(units, ellipse_frame(ellipses), group, f"{response} at Time 0 (intercept)",
-                           f"change in {response} per month (slope)") if plane else
-             pooling_slopes(units, band_frame(ellipses), group, f"{response} (intercept)"))
-    st.altair_chart(chart, width="content")
+    show_chart(chart, width="content")
     st.caption("Hollow circles: each unit's own estimate; arrowheads: the mixed model's; ✚ complete pooling "
                "(one lm for everybody); " + ("dashed: the model's 50% and 95% ellipses of the units' lines."
                                              if plane else "grey bar: the model's 95% range of the units."))
@@ -80,12 +67,11 @@ the summed covariance of the random terms that apply. Units with fewer rows have
         st.dataframe(units, hide_index=True)
 
 
-def show_caterpillars(fit) -> None:
+def show_caterpillars(charts: dict[str, dict]) -> None:
     st.header("Caterpillar plot: the conditional modes and their uncertainty")
     ui.tutorial_note("`lattice::dotplot(ranef(fit, condVar = TRUE))`")
-    frame = caterpillar(fit)
-    for tab, g in zip(st.tabs(list(fit.ranef)), fit.ranef):
-        tab.altair_chart(caterpillar_chart(frame, g), width="content")
+    for tab, g in zip(st.tabs(list(charts)), charts):
+        show_chart(charts[g], tab, width="content")
     st.markdown("Each point is a level's **conditional mode** (what `ranef()` prints), the bar ±1.96 "
                 "conditional standard deviations (`condVar = TRUE`). Bars crossing 0 mark levels that "
                 "the data cannot tell apart from the average; with less data, the bars widen and the "
@@ -111,14 +97,16 @@ elif outcome is not None:
         ui.show_failure(refit, name)
 
 if refit is not None and refit.ok:
+    run = (outcome.formula, spec.REML, spec.data, spec.response, mode, level, seed)
+    slope = "Time" if spec.data == "all" else None
     try:
-        pool, ellipses, why_not = pooling_view(outcome.formula, spec.REML, spec.data, spec.response, mode, level,
-                                               seed, group, "Time" if spec.data == "all" else None)
+        pool, _, why_not = pooling_view(*run, group, slope)
+        chart = pooling_chart(*run, group, slope)
     except (ValueError, np.linalg.LinAlgError) as err:
         st.error(f"Cannot compare the estimates for this model: {err}")
     else:
-        show_pooling(pool, ellipses, why_not, refit.fit.nobs, spec.response)
-    show_caterpillars(refit.fit)
+        show_pooling(pool, chart, why_not, refit.fit.nobs)
+    show_caterpillars(caterpillar_charts(*run))
 
 exercises.show("pooling", units=pool.units if pool else None, group=group or "FamID",
                fit=exercises.fit_of(refit), name=name)

@@ -10,7 +10,7 @@ import pytest
 from lib.api import lm
 from lib.data.immune import load_prepared, load_raw
 from lib.engine.formula import FormulaError
-from lib.engine.lm import kept_columns
+from lib.engine.lm import SharedDesign, kept_columns, lm_design
 
 REL = 1e-6
 # name in seed_lme4.json -> data the tutorial fitted it on (Time 0; FamID integer or factor)
@@ -209,3 +209,47 @@ def test_summary_matches_the_output_printed_in_r_help_for_lm():
         "Multiple R-squared:  0.07308,\tAdjusted R-squared:  0.02158 ",
         "F-statistic: 1.419 on 1 and 18 DF,  p-value: 0.249",
     ]
+
+
+# -- one design, many responses (SharedDesign: R's lm with a matrix response) ---------------------
+
+def ls_tolerance(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    """How far two backward-stable least-squares solutions may differ, relative to |beta|: twice the
+    perturbation bound eps (kappa + kappa^2 |r| / (|X| |beta|)) (Golub & Van Loan, Matrix
+    Computations, 4th ed., thm 5.3.1), with a factor 10 for the constants the bound leaves out."""
+    kappa, eps = np.linalg.cond(X), np.finfo(float).eps
+    r = y - X @ beta
+    return 20 * eps * (kappa + kappa ** 2 * np.linalg.norm(r) / (np.linalg.norm(X, 2) * np.linalg.norm(beta)))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_shared_design_matches_r_for_each_response(name, lm_refs):
+    """Each response's estimates, sigma and anova.lm rows as R prints them (REL), and as lm() gives them
+    (anova: the same QR, so equal; coefficients: within the least-squares bound)."""
+    ref, data = lm_refs[name], CASES[name]()
+    data = data[data["Time"] == 0].reset_index(drop=True)
+    shared = SharedDesign(ref["formula"], data)
+    one = lm(ref["formula"], data, "InitIgG")
+    y = data[one.response].to_numpy(float)
+    fit = shared.fit(y)
+    assert shared.names == one.coef_names and fit.df_residual == ref["df_resid"]
+    for row in ref["coef"]:
+        assert close(fit.coefficients[shared.names.index(row["_row"])], row["Estimate"])
+    assert close(fit.sigma, ref["sigma"])
+    assert fit.anova_terms == tuple(one.anova.index)
+    np.testing.assert_array_equal(fit.sum_sq, one.anova["Sum Sq"].to_numpy())
+    for term in fit.anova_terms:
+        assert fit.mean_sq(term) == one.anova.loc[term, "Mean Sq"]
+    beta = one.coefficients["Estimate"].to_numpy()
+    d, _ = lm_design(ref["formula"], data)
+    tol = ls_tolerance(d.X, y, beta) * np.linalg.norm(beta)
+    assert np.max(np.abs(fit.coefficients - beta)) <= tol
+    # another response on the same design: the same as lm() on the data with that response
+    y2 = 3.0 * y[::-1] + 1.0
+    again = shared.fit(y2)
+    other = lm(ref["formula"], data.assign(**{one.response: y2}))
+    np.testing.assert_array_equal(again.sum_sq, other.anova["Sum Sq"].to_numpy())
+    beta2 = other.coefficients["Estimate"].to_numpy()
+    assert np.max(np.abs(again.coefficients - beta2)) <= ls_tolerance(d.X, y2, beta2) * np.linalg.norm(beta2)
+    with pytest.raises(ValueError):
+        shared.fit(y[:-1])

@@ -239,3 +239,24 @@ def test_turning_a_column_of_t_leaves_the_criterion():
     np.testing.assert_array_equal(turned, [3.1, -0.2, 0.9, 4.9, -0.4, 0.7])
     for reml in (True, False):
         assert prob.criterion(turned, reml) == pytest.approx(prob.criterion(theta, reml), rel=1e-12)
+
+
+def test_a_problem_with_another_response_is_the_problem_of_the_changed_data(data):
+    """LmerProblem.with_response(y) against setup() on the data with y in the response column: the
+    same matrices and the same criterion (the same arithmetic on the same arrays: equal to the bit),
+    the original problem untouched; a constant or short response is refused as setup refuses it."""
+    formula = "IgG ~ Sex * Time + (1 + Time | FamID)"
+    base = setup(formula, data)
+    y = np.random.default_rng(3).normal(size=len(base.y))
+    new, direct = base.with_response(y), setup(formula, data.assign(IgG=y))
+    np.testing.assert_array_equal(new.X, direct.X)
+    np.testing.assert_array_equal(new.y, direct.y)
+    assert new.messages == direct.messages and new.xnames == direct.xnames
+    for theta in (base.start, base.start * 0.5 + 0.1):
+        assert new.criterion(theta, True) == direct.criterion(theta, True)
+        assert new.criterion(theta, False) == direct.criterion(theta, False)
+    np.testing.assert_array_equal(base.y, data["IgG"].to_numpy(float))
+    with pytest.raises(FormulaError):
+        base.with_response(np.ones(len(base.y)))
+    with pytest.raises(ValueError):
+        base.with_response(y[:-1])

@@ -13,6 +13,10 @@ Tolerance for the variance parameters, from tests/band.py's LEVEL_EPS floor: the
 sqrt(2 LEVEL_EPS / H) of the closed form, H the criterion's second derivative in theta (the fit's own
 deriv12): the set of theta whose criterion is within 1e-9 of the optimum. Replicates whose variance
 ratio lies within that floor of the boundary are left out of the singular-verdict comparison.
+
+An Experiment's replicate is the replicate fitted from scratch: lmer on the simulated data frame
+(lib.engine.lmer: the same problem, so the same numbers to the bit) and lm() on it (group means and
+mean squares within the least-squares perturbation bound of tests/engine/test_lm.py's ls_tolerance).
 """
 from __future__ import annotations
 
@@ -20,8 +24,18 @@ import numpy as np
 import pytest
 from band import LEVEL_EPS
 
-from lib.engine.lmer import fit_problem, setup
-from lib.engine.oneway_experiment import LMER_FORMULA, Design, replicate, replicates, simulate, singular_probability
+from lib.engine.lm import lm, lm_design
+from lib.engine.lmer import fit_problem, lmer, setup
+from lib.engine.oneway_experiment import (
+    LM_FORMULA,
+    LMER_FORMULA,
+    Design,
+    Experiment,
+    replicate,
+    replicates,
+    simulate,
+    singular_probability,
+)
 
 DESIGN = Design(groups=5, per_group=4, sd_group=1.0, sd_resid=2.0)
 SEED = 11
@@ -97,3 +111,28 @@ def test_design_checks():
     for bad in (Design(1, 4, 1, 1), Design(4, 1, 1, 1), Design(4, 4, -1, 1), Design(4, 4, 1, 0)):
         with pytest.raises(ValueError):
             replicate(bad, 1, 0)
+
+
+@pytest.mark.parametrize("design", [DESIGN, Design(30, 30, 1.0, 2.0), Design(2, 2, 0.0, 1.0)],
+                         ids=["5x4", "30x30", "2x2"])
+def test_a_replicate_is_lm_and_lmer_fitted_from_scratch(design):
+    from test_lm import ls_tolerance
+    ex = Experiment(design)
+    for index in range(4):
+        r = ex.replicate(SEED, index)
+        data, true = simulate(design, np.random.default_rng([SEED, index]))
+        np.testing.assert_array_equal(r.true_means, true)
+        for REML, est in ((True, r.reml), (False, r.ml)):
+            fit = lmer(LMER_FORMULA, data, REML=REML)
+            assert est.intercept == float(fit.fixef.iloc[0]) and est.sd_resid == float(fit.sigma)
+            assert est.sd_group == float(fit.theta.iloc[0] * fit.sigma) and est.singular == fit.singular
+            np.testing.assert_array_equal(est.group_means, est.intercept + fit.b)
+        one = lm(LM_FORMULA, data)
+        beta = one.coefficients["Estimate"].to_numpy()
+        X = lm_design(LM_FORMULA, data)[0].X
+        tol = ls_tolerance(X, data["y"].to_numpy(), beta) * np.linalg.norm(beta)
+        np.testing.assert_allclose(r.lm_means, beta[0] + np.r_[0.0, beta[1:]], rtol=0, atol=2 * tol)
+        assert r.ms_group == one.anova.loc["group", "Mean Sq"] and r.ms_resid == one.anova.loc["Residuals", "Mean Sq"]
+        assert r.lm_df == one.df_residual
+        assert np.isclose(r.lm_mean_se, one.sigma * np.sqrt(1 / design.per_group) / np.sqrt(design.groups),
+                          rtol=1e-12)  # sigma / sqrt(J n); two least-squares residual sums agree to ~kappa eps

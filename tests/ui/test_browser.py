@@ -249,3 +249,22 @@ def test_bootstrap_page_runs_cancels_and_continues(page):
     page.get_by_text("boundary-corrected").first.wait_for()
     assert page.get_by_role("button", name="Run the test (200 replicates)").is_disabled()  # all 200 done
     assert_no_error_box(page)
+
+
+def test_the_experiment_grows_in_the_browser_until_it_ends(page):
+    """A new seed on Fixed or random?: 1,000 replicates (seconds of fits) accrue in the runner's thread;
+    the page shows "Simulating: k of 1000" with the results of those, refreshes itself (st.fragment's
+    run_every) with more, and ends with all 1,000 and no progress bar."""
+    open_page(page, "fixed_or_random", 4)
+    seed = page.get_by_label("Seed")
+    seed.fill("4711")
+    seed.press("Enter")
+    wait_until_rendered(page, TIMEOUT_MS)
+    page.get_by_role("slider", name="Replicates").first.press("End")  # the largest choice: 1000
+    first = page.get_by_text(re.compile(r"^Simulating: [0-9]+ of 1000 replicates")).first
+    first.wait_for()
+    shown = int(first.inner_text().split()[1])
+    page.get_by_text(re.compile(rf"^Simulating: (?!{shown} )[0-9]+ of 1000")).first.wait_for()  # it grew by itself
+    page.get_by_text("of 1000 replicates, lmer's in", exact=False).first.wait_for(timeout=300_000)
+    page.get_by_text(re.compile(r"^Simulating: ")).first.wait_for(state="detached", timeout=300_000)
+    assert_no_error_box(page)

@@ -12,7 +12,8 @@ from ui import cache
 # what the cached functions compute from (in ui.cache's namespace): called again only on a cache miss
 UNDERLYING = ("_fit_lmer", "_fit_lm", "lm", "design_count", "to_spec", "replay", "reading", "last_digit_costs",
               "compare_with_lme4", "criterion_frames", "residual_spread", "code_pairs", "file_text",
-              "varpar_covariance", "coefficient_lrt", "explained", "profile", "population_band", "unit_bands")
+              "varpar_covariance", "coefficient_lrt", "explained", "profile", "population_band", "unit_bands",
+              "pooling", "covariance_ellipses", "caterpillar", "Experiment")
 
 
 def test_the_warm_up_computes_every_default_without_error(caplog):

@@ -8,6 +8,7 @@ theoretical singular share is pf(1 / (1 + n sd_group^2 / sd^2), J - 1, J (n - 1)
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -88,15 +89,50 @@ def test_pooling_page_draws_people_in_one_dimension_without_time():
 
 # -- the experiment ------------------------------------------------------------------------------
 
+def simulating(at: AppTest) -> str | None:
+    """The experiment's progress text while its run is under way (None when it is not)."""
+    texts = [p.proto.text for p in at.get("progress") if p.proto.text.startswith("Simulating")]
+    return texts[0] if texts else None
+
+
+def run_to_the_end(at: AppTest) -> AppTest:
+    """Show the page again until its run has finished (the replicates accrue in the runner's thread)."""
+    for _ in range(int(TIMEOUT / 0.25)):
+        if simulating(at) is None:
+            return at
+        time.sleep(0.25)
+        at.run()
+    raise AssertionError(f"the experiment did not finish in {TIMEOUT} s: {simulating(at)}")
+
+
 def test_experiment_runs_and_compares_with_theory():
     at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
     at.run()
     at.select_slider(key="fr_count").set_value(20).run()
     at.slider(key="fr_groups").set_value(3).run()
+    run_to_the_end(at)
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "For a balanced design the chance is known: 37.8% for REML" in text  # pf(1/2, 2, 9) = 0.3776
+    assert "covered it in" in text and "of 20 replicates" in text
     assert metric(at, "lmer better in").endswith("of replicates")
+
+
+def test_experiment_shows_its_replicates_as_they_accrue():
+    """A big run: the page returns with the replicates done so far and a progress bar, shows more at
+    each run, and ends with all of them (no Stop warning); the numbers are those of all replicates."""
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
+    at.session_state["fr_seed"] = 4242
+    at.session_state["fr_count"] = 1000
+    at.run()
+    first = simulating(at)
+    assert first is not None and not at.exception and not at.warning
+    assert first.startswith("Simulating: ") and first.split()[3] == "1000"
+    run_to_the_end(at)
+    assert not at.exception and not at.warning and simulating(at) is None
+    text = " ".join(m.value for m in at.markdown)
+    assert "of 1000 replicates" in text
+    assert int(first.split()[1]) < 1000  # it was shown before the end (0.2 s for 1,000 x 3 fits: no)
 
 
 def test_experiment_can_stop_and_continue():
@@ -106,7 +142,58 @@ def test_experiment_can_stop_and_continue():
     at.run()
     assert any("No replicates yet" in i.value for i in at.info)
     at.button(key="fr_continue").click().run()
+    run_to_the_end(at)
     assert not at.exception and not at.info and metric(at, "lm: RMSE of the group means")
+    at.session_state["fr_count"] = 1000
+    at.run()
+    assert simulating(at) is not None
+    at.button(key="fr_stop").click().run()
+    stopped = [w.value for w in at.warning if w.value.startswith("Stopped after")]
+    assert stopped and simulating(at) is None and "of 1000 replicates" in stopped[0]
+
+
+def test_a_replicate_that_cannot_be_fitted_stops_the_run_with_its_reason(monkeypatch):
+    """The runner's error is shown, the run is not retried at every showing, the page does not loop."""
+    from lib.engine import oneway_experiment
+
+    def no_fit(self, seed, index):
+        if index >= 3:
+            raise ValueError("no fit for this replicate")
+        return original(self, seed, index)
+
+    original = oneway_experiment.Experiment.replicate
+    monkeypatch.setattr(oneway_experiment.Experiment, "replicate", no_fit)
+    at = AppTest.from_file(str(REPO / "pages" / "tutorial" / "fixed_or_random.py"), default_timeout=TIMEOUT)
+    at.session_state["fr_seed"] = 5151
+    at.run()
+    for _ in range(int(TIMEOUT / 0.25)):
+        if at.error:
+            break
+        time.sleep(0.25)
+        at.run()
+    assert not at.exception and "no fit for this replicate" in at.error[0].value
+    at.run()
+    assert "no fit for this replicate" in at.error[0].value and simulating(at) is None
+    assert any(w.value.startswith("Stopped after 3 of 100") for w in at.warning)
+
+
+def test_leaving_the_experiment_stops_its_run():
+    """Another page: this session's run stops (its replicates so far are kept); back on the page, it goes on."""
+    from ui.cache import replicate_runner
+    from ui.experiment import OWNER
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/tutorial/fixed_or_random.py")
+    at.session_state["fr_seed"] = 4343
+    at.session_state["fr_count"] = 1000
+    at.run()
+    owner = at.session_state[OWNER]
+    assert simulating(at) is not None and replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/pooling.py").run()
+    assert not at.exception and not replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/fixed_or_random.py").run()
+    assert simulating(at) is not None and replicate_runner().running(owner)
+    at.switch_page("pages/tutorial/data.py").run()
 
 
 # -- simulated residuals -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from lib.teach.fixed_or_random import coverage_table, singular_table
 from ui.charts import theme
 
 
@@ -56,3 +57,12 @@ def coverage(table: pd.DataFrame) -> alt.LayerChart:
     target = alt.Chart(pd.DataFrame({"y": [0.95]})).mark_rule(strokeDash=[5, 4], color="black").encode(
         y="y:Q", tooltip=[alt.Tooltip("y:Q", title="nominal", format=".0%")])
     return theme.finish(alt.layer(bars, target), 260, "Coverage of the population mean (dashed: 95%)")
+
+
+SINGULAR_TITLE = "Singular fits: group variance exactly 0"
+
+
+def experiment_charts(frame: pd.DataFrame, summary, true_sd: float) -> tuple[alt.TopLevelMixin, ...]:
+    """The page's four charts, in its order: coverage, singular shares, SD histogram, ML against REML."""
+    return (coverage(coverage_table(summary)), shares(singular_table(summary), SINGULAR_TITLE),
+            sd_histogram(frame, true_sd), reml_vs_ml(frame))

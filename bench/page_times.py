@@ -2,18 +2,27 @@
 
     python -m bench.page_times [--pages convergence qaqc ...] [--repeats N] [--json PATH]
 
-For each page, a fresh `streamlit run app.py` (tools/serve.py) is started and measured three ways,
-each in a new browser context (a new Streamlit session):
+For each page, fresh `streamlit run app.py` servers (deploy.cluster) are started and the page is
+measured four ways, each in a new browser context (a new Streamlit session, an empty browser cache):
 
 - cold: the page is the server's very first visit (imports, data, fits: everything from nothing),
-  in a browser that has never loaded the app;
-- warm first: a second fresh server, warmed by one visit to Home (which starts the app's warm-up
-  thread, ui/cache.py) and left until the warm-up has finished, then the page's first visit in a new
-  tab (the browser holding Streamlit's scripts): what a student meets on a server that is up;
-- repeat: the same page again, in another new tab.
+  in a new tab;
+- new tab: a second fresh server, warmed by one visit to Home (which starts the app's warm-up
+  thread, ui/cache.py) and left until the warm-up has finished, then the page's first visit in a
+  new tab: the browser loads Streamlit's frontend, then the page (a bookmark, a link opened in a
+  new tab, a reload);
+- in app: a third server warmed the same way; a tab opens Home, then the page's link in the
+  sidebar is clicked: the page changes inside the running app, over its open connection, with no
+  new document (the bench checks that). This is how a student moves through the tutorial (Home:
+  "the pages in the sidebar are the tutorial's sections, in order"). Home has no chart, table or
+  code block, so the browser still loads and starts the scripts of those elements: the worst case
+  of an in-app visit (a page reached from a page that drew them is faster);
+- repeat: the new tab's page again, in another new tab.
 
-Settled means Streamlit's "running" indicator is gone and every chart on the page is drawn. Figures
-are wall-clock seconds on this machine, noisy on a shared 2-core box: the median of --repeats runs.
+A page is settled when Streamlit's "running" indicator is gone, every chart on it is drawn and its
+DOM has then not changed for QUIET_MS; the figure is the time of its last change (the quiet spell
+is not counted). Figures are wall-clock seconds on this machine, noisy on a shared 2-core box (the
+load average is printed): the median of --repeats runs.
 """
 from __future__ import annotations
 
@@ -102,11 +111,14 @@ def settle_in_app(context, url: str, path: str) -> float:
     settled_at(tab)
     home = tab.text_content(H1)
     link = open_sidebar_link(tab, path)
+    tab.evaluate("window.__beforeClick = true")
     start = tab.evaluate("performance.now()")
     link.click()
     tab.wait_for_function("([sel, home]) => { const h = document.querySelector(sel);"
                           " return h && h.textContent !== home; }", arg=[H1, home], timeout=TIMEOUT_MS)
     seconds = (settled_at(tab) - start) / 1000
+    if not tab.evaluate("window.__beforeClick === true"):
+        raise RuntimeError(f"the sidebar link to {path} loaded a new document")
     tab.close()
     return seconds
 

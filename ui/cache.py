@@ -34,6 +34,7 @@ from lib.engine.oneway_experiment import Design, Experiment, Replicate
 from lib.engine.pooling import Ellipse, Pooling, caterpillar, covariance_ellipses, pooling
 from lib.engine.profile import Profile, coefficient_lrt, profile
 from lib.engine.r2 import Explained, explained
+from lib.engine.sim_residuals import dispersion_statistics, predicted_rank, quantile_lines, uniform_qq
 from lib.engine.satterthwaite import (
     anova_table,
     coef_table,
@@ -78,6 +79,7 @@ from lib.teach.stopping import Replay, paths_to_optimum, replay
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
 from ui.charts import pooling as pooling_charts
+from ui.charts import sim_residuals as sim_charts
 from ui.charts.experiment import experiment_charts as experiment_chart_list
 from ui.charts.theme import to_spec
 
@@ -290,6 +292,20 @@ def glmm_fit(key: str, random: str) -> Outcome:
 @st.cache_resource(max_entries=24, show_spinner="Simulating from the fitted model …", **KEEP)
 def glmm_checks(key: str, random: str, nsim: int, seed: int, conditional: bool) -> gr.Checks:
     return gr.run_checks(glmm_fit(key, random).fit, nsim, seed, conditional)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False, **KEEP)
+def glmm_check_charts(key: str, random: str, nsim: int, seed: int, conditional: bool) -> tuple[dict, ...]:
+    """The GLMM residuals page's four charts of glmm_checks(...): uniform QQ, residuals against the
+    predicted value, dispersion and residual histograms (Vega-Lite specs, made once)."""
+    checks = glmm_checks(key, random, nsim, seed, conditional)
+    res = checks.residuals
+    observed, simulated = dispersion_statistics(res)
+    return (to_spec(sim_charts.uniform_qq(uniform_qq(res), f"Uniform QQ plot (KS: {gr.verdict(checks.uniformity)})")),
+            to_spec(sim_charts.residuals_vs_predicted(predicted_rank(res), res.residuals, quantile_lines(res),
+                                                      "Residuals against the predicted value, with quantile lines")),
+            to_spec(sim_charts.dispersion_histogram(simulated, observed)),
+            to_spec(sim_charts.residual_histogram(res.residuals)))
 
 
 class Store:
@@ -536,6 +552,9 @@ def default_work() -> list[tuple[Callable, tuple]]:
     work += [(misfit_chart, ()), (fit_glmm, ("binary", g.family, "logit", g.default_terms, 1)),
              (glmm_prediction_chart, ("binary", g.family, "logit", g.default_terms, 1, "F")),
              (fit_glmm, ("binary", g.family, "logit", tuple(t for t in g.default_terms if t != "Sex:Time"), 1))]
+    first = next(iter(gr.RANDOM_PARTS))  # the GLMM residuals page's first model, simulated as it opens
+    checks = (first, gr.RANDOM_PARTS[first][0], gr.DEFAULT_NSIM, gr.DEFAULT_SEED, gr.DEFAULT_CONDITIONAL)
+    work += [(glmm_fit, checks[:2]), (glmm_checks, checks), (glmm_check_charts, checks)]
     return work
 
 

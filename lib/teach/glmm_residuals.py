@@ -29,6 +29,7 @@ RANDOM_PARTS: dict[str, tuple[str, ...]] = {
     "counts": ("(1 | Site)",),
 }
 NSIM_CHOICES = (100, 250, 500, 1000)
+DEFAULT_NSIM, DEFAULT_SEED, DEFAULT_CONDITIONAL = 250, 1, True  # what the page shows first
 
 
 def formula(key: str, random: str) -> str:

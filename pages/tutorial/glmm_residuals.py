@@ -1,24 +1,13 @@
 """GLMM residuals: QA/QC of binomial and Poisson glmer fits by simulated (DHARMa-style) residuals."""
 import streamlit as st
 
-from lib.engine.sim_residuals import (
-    dispersion_statistics,
-    predicted_rank,
-    quantile_lines,
-    uniform_qq,
-)
 from lib.teach import glmm_residuals as gr
 from lib.teach.glmm_page import MODELS
 from ui import exercises
 from ui import mixed as ui
 from ui.downloads import r_code
-from ui.charts.sim_residuals import (
-    dispersion_histogram,
-    residual_histogram,
-    residuals_vs_predicted,
-)
-from ui.charts.sim_residuals import uniform_qq as uniform_qq_chart
-from ui.cache import glmm_checks, glmm_fit
+from ui.cache import glmm_check_charts, glmm_checks, glmm_fit
+from ui.widgets import show_chart
 
 st.title("GLMM residuals")
 st.markdown(
@@ -40,10 +29,11 @@ key = a.radio("Model", list(gr.RANDOM_PARTS), format_func=lambda k: MODELS[k].ti
 random = b.radio("Random part", gr.RANDOM_PARTS[key], key=f"gr_random_{key}")
 c, d, e = st.columns([1.2, 1, 1])
 how = c.radio("Simulate with", ["conditional", "unconditional"], key="gr_how",
+              index=0 if gr.DEFAULT_CONDITIONAL else 1,
               format_func={"conditional": "the fitted random effects (re.form = NULL)",
                            "unconditional": "new random effects (re.form = NA)"}.get)
-nsim = d.select_slider("Simulations", gr.NSIM_CHOICES, value=250, key="gr_nsim")
-seed = int(e.number_input("Seed", 1, 99999, 1, key="gr_seed"))
+nsim = d.select_slider("Simulations", gr.NSIM_CHOICES, value=gr.DEFAULT_NSIM, key="gr_nsim")
+seed = int(e.number_input("Seed", 1, 99999, gr.DEFAULT_SEED, key="gr_seed"))
 
 outcome = glmm_fit(key, random)
 checks = None
@@ -61,16 +51,13 @@ else:
         col.metric(label, f"p = {test.p_value:.3g}", delta="flagged" if test.flagged() else "fine",
                    delta_color="inverse" if test.flagged() else "off",
                    help=f"{test.name}: {test.statistic_name} = {test.statistic:.4g}")
+    qq, vs_predicted, dispersion, histogram = glmm_check_charts(key, random, nsim, seed, how == "conditional")
     left, right = st.columns(2)
-    left.altair_chart(uniform_qq_chart(uniform_qq(res), f"Uniform QQ plot (KS: {gr.verdict(checks.uniformity)})"),
-                      width="stretch")
-    right.altair_chart(residuals_vs_predicted(predicted_rank(res), res.residuals, quantile_lines(res),
-                                              "Residuals against the predicted value, with quantile lines"),
-                       width="stretch")
+    show_chart(qq, left)
+    show_chart(vs_predicted, right)
     left, right = st.columns(2)
-    observed, simulated = dispersion_statistics(res)
-    left.altair_chart(dispersion_histogram(simulated, observed), width="stretch")
-    right.altair_chart(residual_histogram(res.residuals), width="stretch")
+    show_chart(dispersion, left)
+    show_chart(histogram, right)
     st.markdown(
         f"""
 - **Uniformity** (QQ plot, Kolmogorov-Smirnov): {gr.verdict(checks.uniformity)}.

@@ -33,13 +33,15 @@ def computed(monkeypatch) -> list[str]:
             calls.append(_name)
             return _f(*args, **kwargs)
         monkeypatch.setattr(cache, name, counting)
-    for name in ("fit_glmm", "normal_misfit", "prediction_frame"):
-        original = getattr(cache.gp, name)
+    for module, names in ((cache.gp, ("fit_glmm", "normal_misfit", "prediction_frame")),
+                          (cache.gr, ("fit_model", "run_checks"))):  # the GLMM pages' fits and simulations
+        for name in names:
+            original = getattr(module, name)
 
-        def counting(*args, _name=name, _f=original, **kwargs):
-            calls.append(_name)
-            return _f(*args, **kwargs)
-        monkeypatch.setattr(cache.gp, name, counting)
+            def counting(*args, _name=name, _f=original, **kwargs):
+                calls.append(_name)
+                return _f(*args, **kwargs)
+            monkeypatch.setattr(module, name, counting)
     return calls
 
 

@@ -95,7 +95,8 @@ def prediction_bands(background: pd.DataFrame, population: pd.DataFrame, units: 
     and the chosen individuals' own lines with their prediction bands and measurements."""
     x = alt.X("Time:Q", axis=TIME_AXIS)
     y_scale = alt.Scale(zero=False)
-    lines = alt.Chart(background).mark_line(color=theme.BACKGROUND, opacity=0.3, strokeWidth=1).encode(
+    lines = alt.Chart(background[["Individual", "Time", "IgG"]]).mark_line(  # the columns it draws, no more
+        color=theme.BACKGROUND, opacity=0.3, strokeWidth=1).encode(
         x=x, y=alt.Y("IgG:Q", axis=IGG_AXIS, scale=y_scale), detail="Individual:N")
     sex = alt.Color("Sex:N", scale=theme.sex_scale(), title="Population (sex)")
     ptip = ["Sex:N", "Time:Q", alt.Tooltip("fit:Q", format=".2f", title="population"),

@@ -26,22 +26,17 @@ def test_the_warm_up_computes_every_default_without_error(caplog):
 def computed(monkeypatch) -> list[str]:
     """The names of the underlying computations called from now on."""
     calls: list[str] = []
-    for name in UNDERLYING:
-        original = getattr(cache, name)
+    # the cache module's own computations, and the GLMM pages' fits and simulations
+    targets = [(cache, name) for name in UNDERLYING] + \
+        [(cache.gp, name) for name in ("fit_glmm", "normal_misfit", "prediction_frame")] + \
+        [(cache.gr, name) for name in ("fit_model", "run_checks")]
+    for module, name in targets:
+        original = getattr(module, name)
 
         def counting(*args, _name=name, _f=original, **kwargs):
             calls.append(_name)
             return _f(*args, **kwargs)
-        monkeypatch.setattr(cache, name, counting)
-    for module, names in ((cache.gp, ("fit_glmm", "normal_misfit", "prediction_frame")),
-                          (cache.gr, ("fit_model", "run_checks"))):  # the GLMM pages' fits and simulations
-        for name in names:
-            original = getattr(module, name)
-
-            def counting(*args, _name=name, _f=original, **kwargs):
-                calls.append(_name)
-                return _f(*args, **kwargs)
-            monkeypatch.setattr(module, name, counting)
+        monkeypatch.setattr(module, name, counting)
     return calls
 
 

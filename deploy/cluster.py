@@ -79,6 +79,18 @@ def wait_healthy(url: str, timeout: float, procs: Sequence[subprocess.Popen] = (
     raise TimeoutError(f"{url}/_stcore/health did not answer within {timeout:.0f} s")
 
 
+def first_run(url: str, timeout: float) -> None:
+    """Run app.py once in the process at `url` (Streamlit's script health check), before any student.
+
+    Until some run has called st.navigation, Streamlit takes an app with a pages/ folder for a
+    legacy multipage app, whose pages are pages/*.py: a first visitor's deep link (/qaqc) would
+    open the "Page not found" dialog above the right page (streamlit/streamlit#9992). This run
+    calls st.navigation for the whole process, and starts ui/warmup.py's warm-up early."""
+    with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=timeout) as r:
+        if r.read().strip() != b"ok":
+            raise RuntimeError(f"{url}: app.py did not run without error")
+
+
 def warm(url: str, timeout: float = 120.0) -> float:
     """Visit every page of the app at `url` once, in a fresh session; the seconds it took."""
     import random
@@ -150,6 +162,7 @@ class Cluster:
                 self._start_nginx()
             for r in self.members:
                 wait_healthy(r.url, self.timeout, [r.proc])
+                first_run(r.url, self.timeout)
             if self.behind_nginx:
                 wait_healthy(self.url, self.timeout, [self._nginx_proc])
         except RuntimeError as e:

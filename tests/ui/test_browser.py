@@ -62,8 +62,6 @@ def page(chromium):
     tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
     tab.set_default_timeout(TIMEOUT_MS)
     tab.base_url = chromium.base_url
-    # the home page first: until a session has run app.py's st.navigation, a deep link gets
-    # Streamlit's "Page not found" notice, whose modal makes the page inert to clicks
     open_page(tab, "")
     yield tab
     tab.close()
@@ -117,6 +115,22 @@ def choose(tab, label: str, option: str) -> None:
 def coef(ref: dict, name: str) -> str:
     """An estimate as R's summary prints it here (4 decimals)."""
     return f"{next(r['Estimate'] for r in ref['coef'] if r['_row'] == name):.4f}"
+
+
+def test_a_fresh_servers_first_visitor_can_open_any_page_by_its_address(chromium):
+    """The first session of a new process, opened on a page's own address (a link an instructor
+    hands out), gets that page and no "Page not found" notice: Streamlit reads an app with a pages/
+    folder as a legacy multipage app until st.navigation has run once (deploy.cluster.first_run)."""
+    with streamlit_server() as url:
+        tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            tab.goto(f"{url}/fixed_effects")
+            wait_until_rendered(tab, TIMEOUT_MS)
+            tab.wait_for_timeout(1000)  # the notice comes with the first run's messages, if at all
+            assert tab.get_by_text("Page not found").count() == 0
+            assert tab.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text().startswith("Fixed effects")
+        finally:
+            tab.close()
 
 
 def test_fixed_effects_page_renders_r_numbers(page, lm_refs):

@@ -11,6 +11,7 @@ so that a first visit to any page on a warm server finds them made.
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import threading
 from pathlib import Path
@@ -49,6 +50,10 @@ def _warm() -> None:
     from ui import cache  # heavy: imported here, in this thread, after the rest
 
     cache.compute_defaults()
+    # what the warm-up made lives as long as the process: out of the cyclic collector's sight, a
+    # full collection no longer walks its ~200,000 objects (0.1 s of the interpreter's lock each)
+    gc.collect()
+    gc.freeze()
 
 
 def warm_in_background() -> None:

@@ -50,8 +50,9 @@ def test_every_config_option_is_one_streamlit_knows(tmp_path):
     assert "is not a valid config option" not in shown
     known = listed_options(shown)
     assert {"server.disconnectedSessionTTL", "server.fileWatcherType"} <= known  # the parse works
-    # the one option `config show` hides: the script health check's switch (deploy.cluster.first_run)
-    assert ours - known == {"server.scriptHealthCheckEnabled"}
+    # the options `config show` hides: the script health check's switch (deploy.cluster.first_run)
+    # and the full garbage collection after every page run (README: "A server of one's own")
+    assert ours - known == {"server.scriptHealthCheckEnabled", "runner.postScriptGC"}
 
 
 def test_nginx_site_fills_listen_and_one_server_per_replica():

@@ -96,7 +96,9 @@ def to_spec(chart: alt.TopLevelMixin) -> dict:
     0.1-0.5 s per chart; a spec made once per cache key (ui.cache) and drawn with st.vega_lite_chart
     costs next to nothing.
     """
-    spec = chart.to_dict()
+    # no schema validation here (a third of the conversion): tests/ui/test_charts.py validates every
+    # chart builder's output (chart.to_dict()), and a spec made here is made from those builders
+    spec = chart.to_dict(validate=False)
     spec["datasets"] = {name: convert_pandas_df_to_arrow_bytes(pd.DataFrame.from_records(rows))
                         for name, rows in spec.get("datasets", {}).items()}
     return spec

@@ -158,10 +158,19 @@ def peak_kib(pid: int) -> int:
     return 0
 
 
+def family(pid: int) -> list[int]:
+    """The process and all its descendants (a replica's fit workers: ui/offload.py)."""
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    return [pid, *(p for c in children for p in family(c))]
+
+
 def record_peak(r: Replica) -> None:
-    """Keep the highest VmHWM seen (a process being killed shows none: it must not erase the figure)."""
+    """Keep the highest VmHWM seen, the replica's and its workers' summed (a process being killed
+    shows none: it must not erase the figure)."""
     try:
-        RUN.peak_kib[r.upstream] = max(RUN.peak_kib.get(r.upstream, 0), peak_kib(r.proc.pid))
+        peak = sum(peak_kib(p) for p in family(r.proc.pid))
+        RUN.peak_kib[r.upstream] = max(RUN.peak_kib.get(r.upstream, 0), peak)
     except OSError:
         pass
 

@@ -76,6 +76,7 @@ from lib.teach.qaqc import (
 from lib.teach.reml_ml import criterion_frames
 from lib.teach.replicate_runner import ReplicateRunner
 from lib.teach.stopping import Replay, paths_to_optimum, replay
+from ui import offload
 from ui.charts import immune, mixed
 from ui.charts import inference as inference_charts
 from ui.charts import pooling as pooling_charts
@@ -94,12 +95,12 @@ _LOG = logging.getLogger(__name__)
 @st.cache_resource(max_entries=64, show_spinner="Fitting the model …", **KEEP)
 def fit_lmer(formula: str, REML: bool, data: str) -> Outcome:
     """lmer on a named data slice; shared by all sessions; treat the result as read-only."""
-    return _fit_lmer(formula, REML, data)
+    return offload.run(_fit_lmer, formula, REML, data)
 
 
 @st.cache_resource(max_entries=12, show_spinner="Fitting the linear model …", **KEEP)
 def fit_lm(formula: str, data: str) -> Outcome:
-    return _fit_lm(formula, data)
+    return offload.run(_fit_lm, formula, data)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False, **KEEP)
@@ -115,7 +116,7 @@ def crossed_count(degree: int) -> int:
 
 @st.cache_resource(max_entries=24, show_spinner="Fitting the model (glmer) …", **KEEP)
 def fit_glmm(key: str, family: str, link: str, terms: tuple, nAGQ: int) -> Outcome:
-    return gp.fit_glmm(key, family, link, terms, nAGQ)
+    return offload.run(gp.fit_glmm, key, family, link, terms, nAGQ)
 
 
 @st.cache_resource(max_entries=1, show_spinner="Fitting a normal model to the 0/1 outcome …", **KEEP)
@@ -249,7 +250,7 @@ def scaled_fit(formula: str, REML: bool, data: str, response: str, mode: str, le
         return fit_lmer(formula, REML, data)
     base = fit_lmer(formula, REML, data)
     fitted = np.asarray(base.fit.fitted) if base.ok else None
-    return fit_scaled(formula, REML, data, Scaling(mode, level, seed), response, fitted)
+    return offload.run(fit_scaled, formula, REML, data, Scaling(mode, level, seed), response, fitted)
 
 
 @st.cache_resource(max_entries=32, show_spinner="Comparing own, pooled and mixed-model estimates …", **KEEP)
@@ -286,7 +287,7 @@ def caterpillar_charts(formula: str, REML: bool, data: str, response: str, mode:
 
 @st.cache_resource(max_entries=12, show_spinner="Fitting the GLMM (glmer) …", **KEEP)
 def glmm_fit(key: str, random: str) -> Outcome:
-    return gr.fit_model(key, random)
+    return offload.run(gr.fit_model, key, random)
 
 
 @st.cache_resource(max_entries=24, show_spinner="Simulating from the fitted model …", **KEEP)

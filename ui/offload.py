@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import types
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +24,7 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 VARIABLE = "LMM_FIT_WORKERS"
+WATCH_SECONDS = 2.0  # how often a worker checks that its server is alive
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -46,12 +48,25 @@ def _executor(count: int) -> ProcessPoolExecutor:
             # forkserver: workers fork from a fresh interpreter, not from a server's threads and locks
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([])  # its default, ["__main__"]: see _submit
-            _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_worker_starts)
+            _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_worker_starts,
+                                        initargs=(os.getpid(),))
         return _pool
 
 
-def _worker_starts() -> None:
+def _worker_starts(server: int) -> None:
     os.environ[VARIABLE] = "0"  # a worker fits in its own thread
+    threading.Thread(target=_exit_with, args=(server,), name="server-watch", daemon=True).start()
+
+
+def _exit_with(server: int) -> None:
+    """End this worker when its server is gone: a killed server's workers would otherwise wait for
+    work forever (their queue's other end is inherited, so it never reports the end)."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from band import CRIT_TOL, optimum_cases
 
+from lib.teach.contents import REPO
 from lib.teach.fitting import fit_lmer
 from ui import offload
 
@@ -69,3 +73,17 @@ def test_a_worker_does_not_run_the_page_script_that_ran_last(one_worker, monkeyp
     main.__file__ = str(page)
     monkeypatch.setitem(sys.modules, "__main__", main)
     assert offload.run(os.getpid) != os.getpid()  # answered by a live worker, not here after its death
+
+
+def test_a_killed_servers_worker_ends():
+    """A server killed outright (SIGKILL: no clean-up) leaves no worker waiting for work."""
+    probe = ("import os, time\nos.environ['LMM_FIT_WORKERS'] = '1'\nfrom ui import offload\n"
+             "print(offload.run(os.getpid), flush=True)\ntime.sleep(60)")
+    server = subprocess.Popen([sys.executable, "-c", probe], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    worker = int(server.stdout.readline())
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 5 * offload.WATCH_SECONDS
+    while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists()

@@ -277,12 +277,11 @@ def pooling_chart(formula: str, REML: bool, data: str, response: str, mode: str,
 
 
 @st.cache_resource(max_entries=32, show_spinner=False, **KEEP)
-def caterpillar_charts(formula: str, REML: bool, data: str, response: str, mode: str, level: float,
-                       seed: int) -> dict[str, dict]:
-    """The refit's caterpillar plot per grouping factor (lme4's dotplot(ranef(fit, condVar = TRUE)))."""
+def caterpillar_chart(formula: str, REML: bool, data: str, response: str, mode: str, level: float,
+                      seed: int, group: str) -> dict:
+    """The refit's caterpillar plot for one grouping factor (lme4's dotplot(ranef(fit, condVar = TRUE)))."""
     fit = scaled_fit(formula, REML, data, response, mode, level, seed).fit
-    frame = caterpillar(fit)
-    return {g: to_spec(pooling_charts.caterpillar(frame, g)) for g in fit.ranef}
+    return to_spec(pooling_charts.caterpillar(caterpillar(fit), group))
 
 
 @st.cache_resource(max_entries=12, show_spinner="Fitting the GLMM (glmer) …", **KEEP)
@@ -386,8 +385,9 @@ def default_pooling() -> None:
     out = fit_lmer(formula, spec.REML, spec.data)
     if out.ok:
         run = (formula, spec.REML, spec.data, spec.response, "none", 1.0, 1)
-        pooling_chart(*run, groups_of(out.fit)[0], "Time" if spec.data == "all" else None)
-        caterpillar_charts(*run)
+        group = groups_of(out.fit)[0]
+        pooling_chart(*run, group, "Time" if spec.data == "all" else None)
+        caterpillar_chart(*run, group)
 
 
 def default_experiment(design: Design, seed: int, count: int) -> None:

@@ -7,7 +7,7 @@ from lib.teach import model_builder as mb
 from lib.teach.pooling import MODES, NOISE_FACTORS, TIMES, groups_of, median_shift
 from ui import exercises
 from ui import mixed as ui
-from ui.cache import caterpillar_charts, pooling_chart, pooling_view, scaled_fit
+from ui.cache import caterpillar_chart, pooling_chart, pooling_view, scaled_fit
 from ui.widgets import show_chart
 
 st.title("Partial pooling")
@@ -67,15 +67,14 @@ the summed covariance of the random terms that apply. Units with fewer rows have
         st.dataframe(units, hide_index=True)
 
 
-def show_caterpillars(charts: dict[str, dict]) -> None:
+def show_caterpillar(chart: dict, group: str) -> None:
     st.header("Caterpillar plot: the conditional modes and their uncertainty")
     ui.tutorial_note("`lattice::dotplot(ranef(fit, condVar = TRUE))`")
-    for tab, g in zip(st.tabs(list(charts)), charts):
-        show_chart(charts[g], tab, width="content")
-    st.markdown("Each point is a level's **conditional mode** (what `ranef()` prints), the bar ±1.96 "
-                "conditional standard deviations (`condVar = TRUE`). Bars crossing 0 mark levels that "
-                "the data cannot tell apart from the average; with less data, the bars widen and the "
-                "points crowd towards 0.")
+    show_chart(chart, width="content")
+    st.markdown(f"Each point is a level of **{group}** (the units chosen above) at its **conditional mode** "
+                "(what `ranef()` prints), the bar ±1.96 conditional standard deviations (`condVar = TRUE`). "
+                "Bars crossing 0 mark levels that the data cannot tell apart from the average; with less "
+                "data, the bars widen and the points crowd towards 0.")
 
 
 spec, outcome, name = ui.chosen_model("pp", mb.tutorial_spec("MModTime4"), "MModTime4", show=False,
@@ -106,7 +105,7 @@ if refit is not None and refit.ok:
         st.error(f"Cannot compare the estimates for this model: {err}")
     else:
         show_pooling(pool, chart, why_not, refit.fit.nobs)
-    show_caterpillars(caterpillar_charts(*run))
+    show_caterpillar(caterpillar_chart(*run, group), group)
 
 exercises.show("pooling", units=pool.units if pool else None, group=group or "FamID",
                fit=exercises.fit_of(refit), name=name)

@@ -161,7 +161,7 @@ def test_fixed_effects_page_reacts_to_widgets(page, lm_refs):
     ("convergence", "Model failed to converge with max|grad| = 0.0211755", 2),
     ("qaqc", "REML criterion at convergence: 17845.4", 4),
     ("glmm", "Generalized linear mixed model fit by maximum likelihood (Laplace", 2),
-    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", 3),
+    ("pooling", "Caterpillar plot: the conditional modes and their uncertainty", 2),
     ("fixed_or_random", "For a balanced design the chance is known", 4),
     ("glmm_residuals", "QQ plot, Kolmogorov-Smirnov", 4),
 ])

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import types
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -106,6 +106,8 @@ def run(fn: Callable[..., T], *args) -> T:
         return _submit(pool, fn, args).result()
     except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool for the next fit
         _discard(pool)
+    except CancelledError:  # queued in a pool that another call discarded
+        pass
     except pickle.PicklingError:  # a value that cannot cross processes: fitted here
         pass
     return fn(*args)

@@ -24,7 +24,7 @@ def run(page: str) -> AppTest:
 
 
 # charts each page draws before any widget is touched
-CHARTS_ON = {"home": 0, "data": 2, "fixed_effects": 0, "random_effects": 1, "pooling": 3, "fixed_or_random": 4,
+CHARTS_ON = {"home": 0, "data": 2, "fixed_effects": 0, "random_effects": 1, "pooling": 2, "fixed_or_random": 4,
              "variance_components": 1, "multiple_factors": 0, "random_regression": 2, "ml_vs_reml": 1,
              "convergence": 2, "qaqc": 4, "glmm": 2, "glmm_residuals": 4, "workbench": 0,
              "inference": 2, "bootstrap": 0}

@@ -28,6 +28,9 @@ WATCH_SECONDS = 2.0  # how often a worker checks that its server is alive
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+# forkserver (Linux, macOS): workers fork from a fresh interpreter, not from a server's threads and
+# locks; spawn where there is no forkserver (Windows)
+_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 # no __file__, no __spec__: multiprocessing leaves a worker's main module alone
 _NO_MAIN = types.ModuleType("__mp_no_main__")
 
@@ -45,9 +48,9 @@ def _executor(count: int) -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            # forkserver: workers fork from a fresh interpreter, not from a server's threads and locks
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([])  # its default, ["__main__"]: see _submit
+            context = multiprocessing.get_context(_START_METHOD)
+            if _START_METHOD == "forkserver":
+                context.set_forkserver_preload([])  # its default, ["__main__"]: see _submit
             _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_worker_starts,
                                         initargs=(os.getpid(),))
         return _pool
@@ -55,7 +58,8 @@ def _executor(count: int) -> ProcessPoolExecutor:
 
 def _worker_starts(server: int) -> None:
     os.environ[VARIABLE] = "0"  # a worker fits in its own thread
-    threading.Thread(target=_exit_with, args=(server,), name="server-watch", daemon=True).start()
+    if os.name == "posix":  # os.kill(pid, 0) asks whether a process exists only there (Windows ends it)
+        threading.Thread(target=_exit_with, args=(server,), name="server-watch", daemon=True).start()
 
 
 def _exit_with(server: int) -> None:

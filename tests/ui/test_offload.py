@@ -64,9 +64,11 @@ def test_a_dead_worker_is_replaced_and_its_call_still_answers(one_worker):
     assert second not in (first, os.getpid())
 
 
-def test_a_worker_does_not_run_the_page_script_that_ran_last(one_worker, monkeypatch, tmp_path):
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])  # spawn: where there is no forkserver (Windows)
+def test_a_worker_does_not_run_the_page_script_that_ran_last(one_worker, monkeypatch, tmp_path, method):
     # Streamlit (and AppTest) leave the last page script as the main module, which a new
     # multiprocessing worker would run first: this one would kill it
+    monkeypatch.setattr(offload, "_START_METHOD", method)
     page = tmp_path / "page.py"
     page.write_text("import os\nos._exit(4)\n")
     main = type(os)("__main__")

@@ -72,6 +72,7 @@ class LmerProblem(ThetaLayout):
         return replace(self, y=y, frame=self.frame.assign(**{self.formula.response.name: y}),
                        system=PlsSystem(self.blocks, self.X, y), messages=list(self.messages))
 
+
 def setup(formula: str | Formula, data: pd.DataFrame) -> LmerProblem:
     """Parse and check the model, and build its matrices (lme4's lFormula)."""
     f = formula if isinstance(formula, Formula) else parse_formula(formula, list(data.columns))

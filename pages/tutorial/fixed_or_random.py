@@ -20,6 +20,7 @@ from ui.cache import (
     replicate_runner,
 )
 from ui.charts.experiment import experiment_charts
+from ui.charts.theme import to_spec
 from ui.experiment import owner as experiment_owner
 from ui.widgets import show_chart
 
@@ -107,17 +108,10 @@ def show_results() -> None:
         elif reps:
             frame = replicate_frame(design, reps)
             summary = summarize_frame(design, frame)
-            show(frame, summary, experiment_charts(frame, summary, design.sd_group), stopped=not running)
+            charts = tuple(to_spec(c) for c in experiment_charts(frame, summary, design.sd_group))
+            show(frame, summary, charts, stopped=not running)
         else:
             show(None, None, (), stopped=not running)
-
-
-def draw(chart, where, width: str) -> None:
-    """A chart of show(): a cached spec, or an Altair chart of a run under way."""
-    if isinstance(chart, dict):
-        show_chart(chart, where, width=width)
-    else:
-        where.altair_chart(chart, width=width)
 
 
 def show(frame: pd.DataFrame | None, summary, charts: tuple, stopped: bool) -> None:
@@ -131,7 +125,7 @@ def show(frame: pd.DataFrame | None, summary, charts: tuple, stopped: bool) -> N
     st.header("Does the interval recover the population mean?")
     coverage_chart, singular_chart, sd_chart, reml_ml_chart = charts
     left, right = st.columns([1, 1.2])
-    draw(coverage_chart, left, "stretch")
+    show_chart(coverage_chart, left)
     right.markdown(
         f"""
 The truth is a population of groups with mean {design.mean:g}. lm's interval covered it in
@@ -156,7 +150,7 @@ interval is a little too narrow with few groups (it ignores the uncertainty of t
 
     st.header("The group variance, with few groups")
     a, b = st.columns([1, 1.3])
-    draw(singular_chart, a, "content")
+    show_chart(singular_chart, a, width="content")
     low, high = binomial_band(summary.reml_singular_theory, summary.replicates)
     b.markdown(
         f"""
@@ -173,8 +167,8 @@ With {summary.replicates} replicates the simulated REML share should fall betwee
 {groups} groups there is little information about their variance.
 """, unsafe_allow_html=True)
     c, d = st.columns(2)
-    draw(sd_chart, c, "stretch")
-    draw(reml_ml_chart, d, "stretch")
+    show_chart(sd_chart, c)
+    show_chart(reml_ml_chart, d)
     st.markdown(
         f"""
 **REML against ML.** The mean estimated group variance is **{summary.reml_mean_var:.3g}** by REML and

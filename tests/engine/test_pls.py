@@ -30,6 +30,16 @@ def model(request) -> tuple[list, np.ndarray, np.ndarray]:
     return make_blocks(f.random, df), X, df["y"].to_numpy()
 
 
+@pytest.fixture(params=["dense", "sparse"], ids=["dense coupling", "sparse coupling"])
+def coupling(request, monkeypatch) -> str:
+    """The blocked factor's coupling C forced dense (never the pair lists) or sparse (never dense)."""
+    if request.param == "dense":
+        monkeypatch.setattr(pls, "_SPARSE_GAIN", np.inf)
+    else:
+        monkeypatch.setattr(pls, "_DENSE_LIMIT", 0)
+    return request.param
+
+
 def _dense(blocks, X, y, w, theta) -> dict:
     """The weighted PLS problem solved densely."""
     Z = np.hstack([b.Z().toarray() for b in blocks])
@@ -75,12 +85,10 @@ def _check_factor(system, f, g, blocks, ref: dict) -> None:
     assert g.beta.shape == (0,)
 
 
-@pytest.mark.parametrize("limit", [pls._DENSE_LIMIT, 0], ids=["dense coupling", "sparse coupling"])
-def test_weighted_pls_is_the_dense_solution(model, limit, monkeypatch):
-    monkeypatch.setattr(pls, "_DENSE_LIMIT", limit)
+def test_weighted_pls_is_the_dense_solution(model, coupling):
     blocks, X, y = model
     system = pls.PlsSystem(blocks, X, y)
-    assert system.dense is (limit > 0)
+    assert system.dense is (coupling == "dense")
     rng = np.random.default_rng(11)
     theta = _theta(blocks, rng)
     _check(system, blocks, X, y, None, theta)
@@ -161,13 +169,11 @@ def test_matrices_built_from_patterns_are_scipys(model):
 
 
 @pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
-@pytest.mark.parametrize("limit", [pls._DENSE_LIMIT, 0], ids=["dense coupling", "sparse coupling"])
-def test_gradient_is_the_dense_criterions(model, limit, reml, monkeypatch):
+def test_gradient_is_the_dense_criterions(model, coupling, reml):
     """PlsSystem.gradient against central differences of the criterion solved densely (_dense).
 
     The differences' own error at h = 1e-5 is ~h^2 |f'''| + eps |f| / h, ~1e-8 on these models'
     criteria (~10^2 to 10^3; they agree to 4e-9 here); 1e-7 leaves a margin for other kernels."""
-    monkeypatch.setattr(pls, "_DENSE_LIMIT", limit)
     blocks, X, y = model
     n, p = X.shape
     system = pls.PlsSystem(blocks, X, y)
@@ -248,11 +254,9 @@ def test_glmer_through_another_factor_is_the_default_fit(monkeypatch, path):
         np.testing.assert_allclose(other.ranef_sd[group], default.ranef_sd[group], rtol=1e-4)
 
 
-@pytest.mark.parametrize("limit", [pls._DENSE_LIMIT, 0], ids=["dense coupling", "sparse coupling"])
-def test_residual_for_another_response_is_the_dense_solutions(model, limit, monkeypatch):
+def test_residual_for_another_response_is_the_dense_solutions(model, coupling):
     """residual_for(f, w): the PLS residual of response w on f's factor, against _dense's solution
     for w (round-off: the two agree to ~1e-14 of |w| here; 1e-10 leaves a margin)."""
-    monkeypatch.setattr(pls, "_DENSE_LIMIT", limit)
     blocks, X, y = model
     system = pls.PlsSystem(blocks, X, y)
     rng = np.random.default_rng(17)
@@ -264,3 +268,31 @@ def test_residual_for_another_response_is_the_dense_solutions(model, limit, monk
     expected = w - X @ ref["beta"] - Z @ system.lambda_times(theta, ref["u"])
     np.testing.assert_allclose(system.residual_for(f, w), expected, rtol=0, atol=1e-10)
     np.testing.assert_allclose(system.residual_for(f, y), f.resid, rtol=0, atol=1e-10)
+
+
+def test_a_nested_trailing_term_takes_the_pair_lists():
+    """(1 + Time | IndID) after (1 + Time | Sex:IndID): each Sex:IndID level meets one IndID level, so
+    C W C' by pair lists takes ~1,350 times fewer products than the dense m x m x q1 one (m = 275,
+    q1 = 540); MModTime4's FamID (8 levels) after Sex:IndID keeps the dense product (ratio ~8)."""
+    from lib.data.immune import load_prepared
+    from lib.engine.lmer_problem import setup
+
+    data = load_prepared()
+    nested = setup("IgG ~ Sex*Time + (1 + Time | IndID) + (1 + Time | Sex:IndID)", data)
+    assert not nested.system.dense and nested.system.m * 540 <= pls._DENSE_LIMIT
+    assert setup("IgG ~ Sex*Time + (1 + Time | FamID) + (1 + Time | Sex:IndID)", data).system.dense
+
+
+def test_a_fit_through_the_pair_lists_reaches_the_dense_fits_optimum(monkeypatch):
+    """The nested model's REML fit by each coupling: the same optimum, within CRIT_TOL (tests/band.py:
+    a fit's criterion at most 1e-6 above the optimum)."""
+    from lib.api import lmer
+    from lib.data.immune import load_prepared
+    from tests.band import CRIT_TOL
+
+    formula = "IgG ~ Sex*Time + (1 + Time | IndID) + (1 + Time | Sex:IndID)"
+    pairs = lmer(formula, load_prepared())
+    monkeypatch.setattr(pls, "_SPARSE_GAIN", np.inf)
+    dense = lmer(formula, load_prepared())
+    assert not pairs.problem.system.dense and dense.problem.system.dense
+    assert abs(pairs.reml_criterion - dense.reml_criterion) <= CRIT_TOL

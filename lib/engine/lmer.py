@@ -16,6 +16,7 @@ mkLmerDevfun, lib.engine.lmer_problem), `optimize` (optimizeLmer and the finish)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from lib.engine.convergence import SINGULAR_MESSAGE, check_convergence
 from lib.engine.formula import Formula
 from lib.engine.lmer_fit import LmerFit
 from lib.engine.lmer_problem import LmerProblem, setup
+from lib.engine.moment_start import intercepts_only, moment_start
 from lib.engine.optimize import OptResult, estimated_newton, finish, optimize_lmer, quasi_newton
 from lib.engine.pls import one_blas_thread
 from lib.engine.retrms import positive_diagonals
@@ -94,7 +96,8 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     messages = list(prob.messages)
     qn = OptResult(x0, np.inf, 1, 0, trace)
     if prob.system.m >= NEWTON_FROM:
-        qn = estimated_newton(fn, gradient, lambda theta: prob.hessian_estimate(theta, REML), x0,
+        x1 = _newton_start(prob, fn, x0, trace) if start is None else x0
+        qn = estimated_newton(fn, gradient, lambda theta: prob.hessian_estimate(theta, REML), x1,
                               lambda theta: positive_diagonals(theta, lower), trace)
     if qn.status != 0:
         qn = quasi_newton(fg, qn.par if np.isfinite(qn.fval) else x0, trace)
@@ -109,6 +112,18 @@ def optimize(prob: LmerProblem, REML: bool, start: np.ndarray | None = None) -> 
     else:
         messages += check_convergence(end.par, lower, *end.derivs)
     return Optimum(end.par, messages, trace, end.derivs)
+
+
+def _newton_start(prob: LmerProblem, fn: Callable[[np.ndarray], float], x0: np.ndarray,
+                  trace: list) -> np.ndarray:
+    """The Newton stage's start: the moment start where every term is a random intercept and it
+    is lower than lme4's start (lib.engine.moment_start), else lme4's; both evaluations traced."""
+    if not intercepts_only(prob.blocks):
+        return x0
+    starts = [x0, moment_start(prob.blocks, prob.X, prob.y)]
+    for x in starts:
+        trace.append(("start", fn(x), x.copy()))
+    return starts[int(trace[-1][1] < trace[-2][1])]
 
 
 def lme4_stop(prob: LmerProblem, REML: bool) -> OptResult:

@@ -92,7 +92,9 @@ def test_newton_on_the_average_information_reaches_lbfgs_optimum(crossed, reml, 
     prob = setup(formula, crossed)
     assert prob.system.m >= lmer_module.NEWTON_FROM
     newton = lmer_module.fit_problem(prob, reml)
-    assert newton.trace["stage"].iloc[0] == "Newton"
+    stages = newton.trace["stage"]
+    assert list(stages.iloc[:3]) == ["start", "start", "Newton"]  # lme4's start, then the moment start
+    assert newton.trace["criterion"].iloc[1] < newton.trace["criterion"].iloc[0]
     monkeypatch.setattr(lmer_module, "NEWTON_FROM", np.inf)
     lbfgs = lmer_module.lmer(formula, crossed, REML=reml)
     assert lbfgs.trace["stage"].iloc[0] == "L-BFGS"

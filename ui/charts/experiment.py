@@ -47,16 +47,17 @@ def shares(table: pd.DataFrame, title: str) -> alt.FacetChart:
 
 
 def coverage(table: pd.DataFrame) -> alt.LayerChart:
-    """Coverage of the population mean by lm's and lmer's 95% intervals (columns model, share)."""
-    bars = alt.Chart(table).mark_bar(size=48).encode(
-        x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=260)),
-        y=alt.Y("share:Q", title="intervals covering the true mean", axis=alt.Axis(format="%"),
+    """Coverage of the population mean by lm's and lmer's 95% intervals (columns model, share), as
+    horizontal bars: the models' long names sit on the y axis, where they cannot run into each other."""
+    bars = alt.Chart(table).mark_bar(size=28).encode(
+        y=alt.Y("model:N", title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("share:Q", title="intervals covering the true mean", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("model:N", legend=None, scale=theme.model_scale(list(dict.fromkeys(table["model"])))),
         tooltip=["model:N", alt.Tooltip("share:Q", format=".1%")])
-    target = alt.Chart(pd.DataFrame({"y": [0.95]})).mark_rule(strokeDash=[5, 4], color="black").encode(
-        y="y:Q", tooltip=[alt.Tooltip("y:Q", title="nominal", format=".0%")])
-    return theme.finish(alt.layer(bars, target), 260, "Coverage of the population mean (dashed: 95%)")
+    target = alt.Chart(pd.DataFrame({"x": [0.95]})).mark_rule(strokeDash=[5, 4], color="black").encode(
+        x="x:Q", tooltip=[alt.Tooltip("x:Q", title="nominal", format=".0%")])
+    return theme.finish(alt.layer(bars, target), 160, "Coverage of the population mean (dashed: 95%)")
 
 
 SINGULAR_TITLE = "Singular fits: group variance exactly 0"

@@ -24,6 +24,7 @@ from lib.teach.stopping import singularities
 from ui import cache
 from ui.downloads import r_code
 from ui.tables import text_table
+from ui.widgets import on_demand
 
 NONE = "(none)"
 BARS = ("|", "||")
@@ -172,17 +173,18 @@ def show_calls_pair(formula: str, data: str, name: str, key: str) -> None:
                 + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
 
 
-def show_lme4_comparison(cmp: Lme4Comparison) -> None:
+def show_lme4_comparison(cmp: Lme4Comparison, key: str) -> None:
     """Under a tutorial model's summary: how far lme4 stopped from this optimum, which digits differ."""
     st.caption(f":material/compare_arrows: {cmp.sentence()}")
     note = cmp.verdict_note()
     if note:
         st.info(note, icon=":material/compare_arrows:")
-    with st.expander(f"{cmp.name} as lme4 1.1-31 printed it, and the numbers that differ"):
-        if cmp.differences:
-            text_table(cmp.table())
-        st.code(f"> print(summary({cmp.name}), correlation = FALSE)  # lme4 1.1-31, at its own stop\n"
-                + cmp.lme4_printed, language=None)
+    with on_demand(f"{cmp.name} as lme4 1.1-31 printed it, and the numbers that differ", f"{key}_lme4") as shown:
+        if shown:
+            if cmp.differences:
+                text_table(cmp.table())
+            st.code(f"> print(summary({cmp.name}), correlation = FALSE)  # lme4 1.1-31, at its own stop\n"
+                    + cmp.lme4_printed, language=None)
 
 
 def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool = True,
@@ -204,7 +206,7 @@ def show_fit(outcome: Outcome, name: str, *, key: str | None = None, calls: bool
         st.code(summary, language=None, wrap_lines=True)
         cmp = cache.lme4_comparison(outcome.formula, outcome.REML, outcome.data)
         if cmp is not None:
-            show_lme4_comparison(cmp)
+            show_lme4_comparison(cmp, key)
     if right is not None:
         with right:
             crit_name, crit = criterion_label(f)

@@ -1,7 +1,8 @@
 """Widgets and displays several pages share."""
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import streamlit as st
 
@@ -23,3 +24,13 @@ def show_chart(spec: dict, where=st, width: str = "stretch") -> None:
     """A chart made by ui.cache (a Vega-Lite spec, see ui.charts.theme.to_spec), as wide as its column
     (width="content": the chart's own width)."""
     where.vega_lite_chart({**spec}, width=width)
+
+
+@contextmanager
+def on_demand(label: str, key: str) -> Iterator[bool]:
+    """An expander whose content the page makes and sends only while it is open (Streamlit's lazy
+    expander): a closed one costs the server and the student's browser nothing on a page's first
+    visit. `with on_demand(...) as shown: if shown: ...`; tests open it by its key in session state."""
+    box = st.expander(label, key=key, on_change="rerun")
+    with box:
+        yield bool(box.open)

@@ -27,7 +27,7 @@ from ui import cache
 from ui import exercises
 from ui import mixed as ui
 from ui.tables import text_table
-from ui.widgets import show_chart
+from ui.widgets import on_demand, show_chart
 
 st.title("Convergence")
 st.markdown(
@@ -65,9 +65,10 @@ if outcome is not None and outcome.ok:
     st.caption("The replay depends on the last bits of every evaluation: another machine, another row order "
                "or one unit in the last place of one value can stop it elsewhere, with another message. "
                "The optimum does not move.")
-    with st.expander("How well does the model determine each number summary() prints?"):
-        st.markdown(digit_story(LME4_STOP_GAP))
-        text_table(digit_table(cache.digit_costs(outcome.formula, outcome.REML, outcome.data)))
+    with on_demand("How well does the model determine each number summary() prints?", "cv_digits") as shown:
+        if shown:
+            st.markdown(digit_story(LME4_STOP_GAP))
+            text_table(digit_table(cache.digit_costs(outcome.formula, outcome.REML, outcome.data)))
 
 st.header("The tutorial's warning, and one unit in the last place")
 st.markdown(one_ulp_story())
@@ -87,7 +88,11 @@ for col, r in zip(st.columns(2), readings):
             st.info("Same verdict as lme4. The 6th digit of max|grad| is round-off: the finite-difference "
                     "Hessian divides criterion differences of ~1e-11 by 1e-8, so one ulp of the criterion moves "
                     "it. (lme4 itself gives 0.0211756 at the 15-digit theta stored in the reference.)")
-        st.dataframe(gradient_table(r.check).style.format("{:.6g}"))
+with on_demand("The gradient lme4's check computes at each stop, parameter by parameter", "cv_gradients") as shown:
+    if shown:
+        for col, r in zip(st.columns(2), readings):
+            col.caption(f"On {r.stop.label}")
+            col.dataframe(gradient_table(r.check).style.format("{:.6g}"))
 replays = {key: cache.lme4_replay(mb.TUTORIAL_FORMULAS["MModTime3"][0], True, key) for key in LME4_STOPS}
 st.markdown(replays_story(first_divergence(replays["all"].path, replays["all_r_read"].path),
                           {key: rp.check.verdict for key, rp in replays.items()}))
@@ -103,16 +108,16 @@ far_fit = cache.fit_lmer(DOUBLE_BAR, True, "all")
 far_replay = cache.lme4_replay(DOUBLE_BAR, True, "all")
 st.markdown(far_stop_story(far, far_replay.gap if far_replay else None,
                            far_replay.check.verdict if far_replay else None))
-left, right = st.columns(2)
-with left:
-    st.caption("lme4 1.1-31's `summary()` at its default stop (R's print)")
-    st.code("> summary(m)  # lme4 1.1-31, its default fit\n" + far.printed + "\n" + "\n".join(far.messages),
-            language=None, wrap_lines=True)
-with right:
-    st.caption("This app's `summary()`: the optimum")
-    if far_fit.ok:
-        st.code("> print(m.summary())  # this app\n" + cache.fit_texts(DOUBLE_BAR, True, "all")[0], language=None,
-                wrap_lines=True)
+with on_demand("The two summaries side by side: lme4's stop and the optimum", "cv_far") as shown:
+    if shown:
+        left, right = st.columns(2)
+        left.caption("lme4 1.1-31's `summary()` at its default stop (R's print)")
+        left.code("> summary(m)  # lme4 1.1-31, its default fit\n" + far.printed + "\n" + "\n".join(far.messages),
+                  language=None, wrap_lines=True)
+        right.caption("This app's `summary()`: the optimum")
+        if far_fit.ok:
+            right.code("> print(m.summary())  # this app\n" + cache.fit_texts(DOUBLE_BAR, True, "all")[0],
+                       language=None, wrap_lines=True)
 
 st.header("Why: one IndID code, two people")
 ui.tutorial_note('`Ind1 <- ImmuneDat %>% filter(IndID=="1"); print(Ind1)`')

@@ -22,7 +22,7 @@ from ui.cache import (
 from ui.charts.experiment import experiment_charts
 from ui.charts.theme import to_spec
 from ui.experiment import owner as experiment_owner
-from ui.widgets import show_chart
+from ui.widgets import on_demand, show_chart
 
 FIRST_WAIT = 0.2  # seconds a page run waits for the replicates before it shows those done so far
 FIRST_RESULT = 1.0  # seconds it waits at most for the first replicate, on a busy server
@@ -177,8 +177,9 @@ With {summary.replicates} replicates the simulated REML share should fall betwee
 known, so it divides the spread of the {groups} group means by {groups} instead of {groups - 1}. The
 fewer the groups, the larger the difference — and the stronger the case for REML.
 """)
-    with st.expander("The estimates of every replicate"):
-        st.dataframe(frame, hide_index=True)
+    with on_demand("The estimates of every replicate", "fr_estimates") as shown:
+        if shown:
+            st.dataframe(frame, hide_index=True)
     with st.expander("One replicate in R"):
         st.code("library(lme4)\nset.seed(1)  # R's generator: other numbers than here, the same distribution\n"
                 f"J <- {groups}; n <- {per_group}\n"

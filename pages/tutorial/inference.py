@@ -11,7 +11,7 @@ from lib.teach import model_builder as mb
 from ui import cache, exercises
 from ui import inference as panel
 from ui import mixed as ui
-from ui.widgets import people_picker, show_chart
+from ui.widgets import on_demand, people_picker, show_chart
 
 st.title("p-values and intervals")
 st.markdown(inf.WHY_NO_P)
@@ -20,8 +20,9 @@ ui.tutorial_note("beyond the tutorial: `library(lmerTest)`, `pbkrtest`, `confint
 outcome, name, key = panel.model_on_screen("inf", "MMod")
 fit = outcome.fit
 table = ptable = None  # what the checks at the end ask about, once shown
-with st.expander(f"summary({name})"):
-    ui.show_fit(outcome, name, tables=False)
+with on_demand(f"summary({name})", "inf_summary") as shown:
+    if shown:
+        ui.show_fit(outcome, name, tables=False)
 
 st.header("Is each coefficient zero? Four answers")
 st.markdown(inf.METHODS)

@@ -6,6 +6,7 @@ from lib.teach import model_builder as mb
 from lib.teach.lrt_notes import boundary_p, comparison_notes
 from ui import exercises
 from ui import mixed as ui
+from ui.widgets import on_demand
 
 st.title("Multiple factors")
 st.markdown(
@@ -62,8 +63,9 @@ if outcome is not None:
             if d:
                 st.caption(f"Boundary-corrected p (50:50 mixture of χ²({d - 1}) and χ²({d})): "
                            f"{format_pvalue(boundary_p(chisq, d), 4)}, against the table's chi-square p.")
-with st.expander(f"summary(MMod{method})"):
-    ui.show_fit(mmod, f"MMod{method}")
+with on_demand(f"summary(MMod{method})", "mf_summary") as shown:
+    if shown:
+        ui.show_fit(mmod, f"MMod{method}")
 
 st.header("Is the fixed Sex effect needed? `lrtest(MMod2, MMod3)`")
 st.markdown("MMod3 drops Sex from the fixed effects (`IgG ~ 1 + (Sex | FamID)`), keeping the random "
@@ -83,8 +85,9 @@ of different data. R's `anova()` on lmer fits refits both by maximum likelihood 
 """)
 if outcome is not None:
     ui.show_anova(outcome, mmod3, [name, "MMod3"], f"anova({name}, MMod3)")
-with st.expander("summary(MMod3)"):
-    ui.show_fit(mmod3, f"MMod3{method}")
+with on_demand("summary(MMod3)", "mf_summary3") as shown:
+    if shown:
+        ui.show_fit(mmod3, f"MMod3{method}")
 
 exercises.show("multiple_factors", fit=exercises.fit_of(outcome), name=name, other=exercises.fit_of(mmod),
                other_name=f"MMod{method}")

@@ -8,7 +8,7 @@ from lib.teach.pooling import MODES, NOISE_FACTORS, TIMES, groups_of, median_shi
 from ui import exercises
 from ui import mixed as ui
 from ui.cache import caterpillar_chart, pooling_chart, pooling_view, scaled_fit
-from ui.widgets import show_chart
+from ui.widgets import on_demand, show_chart
 
 st.title("Partial pooling")
 st.markdown(
@@ -63,8 +63,9 @@ for a person includes the family's random effect, so a person is pulled towards 
 The ellipses show where the model expects the units' lines to lie: around the fixed effects, with
 the summed covariance of the random terms that apply. Units with fewer rows have longer arrows.
 """)
-    with st.expander("The numbers behind the chart"):
-        st.dataframe(units, hide_index=True)
+    with on_demand("The numbers behind the chart", "pp_numbers") as shown:
+        if shown:
+            st.dataframe(units, hide_index=True)
 
 
 def show_caterpillar(chart: dict, group: str) -> None:
@@ -83,8 +84,9 @@ pool = refit = group = None
 if outcome is not None and not outcome.ok:
     ui.show_failure(outcome, name)
 elif outcome is not None:
-    with st.expander(f"summary({name}) on the data as measured"):
-        ui.show_fit(outcome, name, calls=False)
+    with on_demand(f"summary({name}) on the data as measured", "pp_summary") as shown:
+        if shown:
+            ui.show_fit(outcome, name, calls=False)
     left, right = st.columns([1, 1.6])
     group = left.radio("Units", groups_of(outcome.fit), horizontal=True, key="pp_group",
                        help="Whose lines to compare: a grouping factor of the model")

@@ -12,7 +12,7 @@ from ui import exercises
 from ui import mixed as ui
 from ui.downloads import r_code
 from ui.tables import text_table
-from ui.widgets import show_chart
+from ui.widgets import on_demand, show_chart
 
 st.title("Variance components & ID coding")
 st.markdown(
@@ -98,8 +98,9 @@ with a:
            "#   = (1 | Family) + (1 | Individual:Family)", "vc_recode_r", toy)
 b.code('from lib.data.idcoding import unique_ids\n'
        'toy["UniqueID"] = unique_ids(toy, within="Family", code="Individual")', language="python")
-with st.expander("The data with both codings", expanded=False):
-    st.dataframe(data.round(3), hide_index=True)
+with on_demand("The data with both codings", "vc_data") as shown:
+    if shown:
+        st.dataframe(data.round(3), hide_index=True)
 
 st.subheader("Try the codings yourself")
 st.markdown("Pick the grouping factor: `Individual` (non-unique), `UniqueID` (recoded), the nested "

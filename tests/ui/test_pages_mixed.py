@@ -180,6 +180,9 @@ def test_multiple_factors_page(seed_ref):
     at = run("multiple_factors")
     assert not at.error
     check_model(at, 0, seed_ref["lmer_reml"]["MMod2"])
+    assert len(summaries(at)) == 1  # the other two are made only when their expanders are opened
+    at.session_state["mf_summary"] = at.session_state["mf_summary3"] = True
+    at.run()
     check_model(at, 1, seed_ref["lmer_reml"]["MMod"])
     check_model(at, 2, seed_ref["lmer_reml"]["MMod3"])
     lrts = tables(at, ["#Df", "LogLik", "Chisq"])
@@ -271,6 +274,7 @@ def test_convergence_page(seed_ref):
     check_model(at, 1, seed_ref["lmer_reml"]["MModTime4"])
     check_lrt(tables(at, ["#Df", "LogLik", "Chisq"])[0],
               lrt_band(seed_ref["lrtest_reml"]["MModTime2_vs_MModTime4"], "MModTime2", "MModTime4"))
+    check_on_demand(at, ref3)
 
     at.radio(key="cv_data").set_value("all_r_read").run()
     assert not at.exception and not at.error
@@ -279,6 +283,24 @@ def test_convergence_page(seed_ref):
     at.multiselect(key="cv_sl1").set_value([]).run()
     assert not at.exception
     assert "(1 + Time | FamID) + (1 | IndID)" in summaries(at)[0]
+
+
+def check_on_demand(at: AppTest, ref3: dict) -> None:
+    """Convergence's closed expanders send nothing (ui.widgets.on_demand); opened, their content:
+    both far-stop summaries (golden/lme4/double_bar.txt: 37169.5 at lme4's stop, 37165.1 here), each
+    reading's gradient over MModTime3's six parameters, and lme4's own print of MModTime3."""
+    assert not codes(at, "> summary(m)") and not at.dataframe
+    for key in ("cv_far", "cv_gradients", "cv_digits", "cv_lme4"):
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception and not at.error
+    assert "REML criterion at convergence: 37169.5" in codes(at, "> summary(m)")[0]
+    assert "REML criterion at convergence: 37165.1" in codes(at, "> print(m.summary())")[0]
+    assert [len(d.value) for d in at.dataframe] == [len(ref3["theta"])] * 2
+    digits = tables(at, ["quantity", "determined by the model"])[0]  # tests/teach/test_story.py checks its rows
+    assert set(digits["determined by the model"]) <= {"yes", "no"} and len(digits) > len(ref3["theta"])
+    lme4_print = codes(at, "> print(summary(MModTime3)")[0]
+    assert "29.3666" in lme4_print  # lme4_reference: FamID variance as lme4 1.1-31 printed it
 
 
 def test_qaqc_page(seed_ref):

@@ -150,27 +150,31 @@ def show_failure(outcome: Outcome, name: str) -> None:
 
 
 def show_calls(formula: str, REML: bool, data: str, name: str, key: str) -> None:
-    """The R call (with the files it reads) beside the same fit with this app's lib."""
-    r_col, py_col = st.columns(2)
-    with r_col:
-        st.caption("The same fit in R (lme4): runs as it stands beside the files below")
-        r_code(mb.lme4_call(formula, REML, data, name), f"{key}_r", data, wrap_lines=True)
-    with py_col:
-        st.caption("The same fit with this app's lib")
-        st.code(mb.lib_call(formula, REML, data, name), language="python", wrap_lines=True)
+    """The R call (with the files it reads) beside the same fit with this app's lib, on demand."""
+    with on_demand(f"{name} in R and in Python: the calls that reproduce this fit", f"{key}_calls") as shown:
+        if shown:
+            r_col, py_col = st.columns(2)
+            with r_col:
+                st.caption("The same fit in R (lme4): runs as it stands beside the files below")
+                r_code(mb.lme4_call(formula, REML, data, name), f"{key}_r", data, wrap_lines=True)
+            with py_col:
+                st.caption("The same fit with this app's lib")
+                st.code(mb.lib_call(formula, REML, data, name), language="python", wrap_lines=True)
 
 
 def show_calls_pair(formula: str, data: str, name: str, key: str) -> None:
-    """The REML and ML calls of one model, R beside Python."""
-    r_col, py_col = st.columns(2)
-    with r_col:
-        st.caption("Both fits in R (lme4)")
-        r_code(mb.lme4_call(formula, True, data, name) + "\n" + mb.lme4_fit_lines(formula, False, data, f"{name}_ML"),
-               f"{key}_r", data, wrap_lines=True)
-    with py_col:
-        st.caption("Both fits with this app's lib")
-        st.code(mb.lib_call(formula, True, data, name) + "\n"
-                + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
+    """The REML and ML calls of one model, R beside Python, on demand."""
+    with on_demand(f"{name} by REML and ML in R and in Python", f"{key}_calls") as shown:
+        if shown:
+            r_col, py_col = st.columns(2)
+            with r_col:
+                st.caption("Both fits in R (lme4)")
+                r_code(mb.lme4_call(formula, True, data, name) + "\n"
+                       + mb.lme4_fit_lines(formula, False, data, f"{name}_ML"), f"{key}_r", data, wrap_lines=True)
+            with py_col:
+                st.caption("Both fits with this app's lib")
+                st.code(mb.lib_call(formula, True, data, name) + "\n"
+                        + mb.lib_fit_lines(formula, False, data, f"{name}_ML"), language="python", wrap_lines=True)
 
 
 def show_lme4_comparison(cmp: Lme4Comparison, key: str) -> None:

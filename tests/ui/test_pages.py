@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lib.teach.contents import REPO, SECTIONS, available_sections
 from lib.teach.downloads import files_read
 from ui.charts.contract import drawn_charts, problems
+from tests.ui.on_demand import open_on_demand
 from lib.teach.param_count import tutorial_items
 from lib.teach.quiz import QUESTIONS
 
@@ -40,6 +41,8 @@ def test_every_page_runs_and_its_charts_keep_the_contract(page):
     assert len(charts) == CHARTS_ON[Path(page).stem]
     for i, (spec, data) in enumerate(charts):
         assert problems(spec, data) == [], (page, i, spec.get("title"))
+    open_on_demand(at)
+    assert not at.exception and not at.error
     assert_r_code_files_offered(at)
 
 
@@ -60,6 +63,7 @@ def test_r_code_files_are_offered_after_a_widget_change(page, widget, value):
     at = run(f"pages/tutorial/{page}.py")
     kind, key = widget
     getattr(at, kind)(key=key).set_value(value).run()
+    open_on_demand(at)
     assert not at.exception
     assert any(c.language == "r" for c in at.code)
     assert_r_code_files_offered(at)

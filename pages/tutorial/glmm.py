@@ -89,24 +89,26 @@ elif agq:
     st.caption(f"With nAGQ > 1 this logLik would move by {abs(gp.saturated_loglik(g)):.1f}: lme4 then reports "
                "it relative to the saturated model (choose nAGQ = 3 to see why).")
 
-out_tab, tables_tab = st.tabs(["R output", "Tables"])
+# the Tables tab is made only when chosen (a lazy tab): its data grids would cost every first visit
+out_tab, tables_tab = st.tabs(["R output", "Tables"], key="glmm_view", on_change="rerun")
 with out_tab:
     st.code(f"> summary(fit)\n{g.summary(model.data_name)}", language=None)
 with tables_tab:
-    st.markdown(f"**Fixed effects, as {est_words}**")
-    st.dataframe(gp.estimates_table(g), column_config={
-        c: st.column_config.NumberColumn(format="%.5f") for c in ("Estimate", "Std. Error")} | {
-        "z value": st.column_config.NumberColumn(format="%.3f")})
-    if g.family.link in ("logit", "log"):
-        st.markdown(f"**The same as {ratio_words}** (exp of the estimates, 95% Wald limits)")
-        st.dataframe(gp.ratio_table(g), column_config={
-            c: st.column_config.NumberColumn(format="%.4f") for c in gp.ratio_table(g).columns})
-    else:
-        st.info("With the probit link the estimates are shifts on the standard-normal scale; "
-                "exp() of them is not an odds ratio. Choose the logit link for odds ratios.")
-    st.markdown("**Random effects** (variance on the link scale; no residual variance)")
-    st.dataframe(gp.variance_table(g), hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.4f") for c in ("Variance", "Std.Dev.")})
+    if tables_tab.open:
+        st.markdown(f"**Fixed effects, as {est_words}**")
+        st.dataframe(gp.estimates_table(g), column_config={
+            c: st.column_config.NumberColumn(format="%.5f") for c in ("Estimate", "Std. Error")} | {
+            "z value": st.column_config.NumberColumn(format="%.3f")})
+        if g.family.link in ("logit", "log"):
+            st.markdown(f"**The same as {ratio_words}** (exp of the estimates, 95% Wald limits)")
+            st.dataframe(gp.ratio_table(g), column_config={
+                c: st.column_config.NumberColumn(format="%.4f") for c in gp.ratio_table(g).columns})
+        else:
+            st.info("With the probit link the estimates are shifts on the standard-normal scale; "
+                    "exp() of them is not an odds ratio. Choose the logit link for odds ratios.")
+        st.markdown("**Random effects** (variance on the link scale; no residual variance)")
+        st.dataframe(gp.variance_table(g), hide_index=True, column_config={
+            c: st.column_config.NumberColumn(format="%.4f") for c in ("Variance", "Std.Dev.")})
 
 st.header("Predicted means per group")
 sex = "both"

@@ -42,6 +42,8 @@ def test_widgets_change_the_fit(at):
     assert metrics(at)["AIC"] == "2644.18" != before
     at.selectbox(key="glmm_link").set_value("probit").run()
     assert not at.exception and not at.error
+    at.session_state["glmm_view"] = "Tables"  # where the odds ratios would be
+    at.run()
     assert any("probit" in i.value for i in at.info)
     at.radio(key="glmm_model").set_value("counts").run()
     assert not at.exception and not at.error
@@ -81,3 +83,20 @@ def test_nagq_above_one_explains_the_jump_in_loglik(at):
 def test_the_distribution_is_not_called_family_alone(at):
     """Issue 15: a "Family" select (binomial, Poisson) beside FamID's families."""
     assert at.selectbox(key="glmm_family").label.startswith("Distribution")
+
+
+def test_the_tables_tab_is_made_when_chosen_and_agrees_with_the_summary(at):
+    """The Tables tab is lazy (nothing sent until chosen); chosen, its estimates are the summary's, to
+    the summary's printed digits (half a unit of the last one: R's rounding of the same numbers)."""
+    assert not at.dataframe
+    at.session_state["glmm_view"] = "Tables"
+    at.run()
+    assert not at.exception and len(at.dataframe) == 3  # estimates, odds ratios, variances
+    estimates = at.dataframe[0].value
+    summary = next(c.value for c in at.code if "summary(fit)" in c.value)
+    block = summary.split("Fixed effects:")[1].splitlines()[2:2 + len(estimates)]
+    for name, line in zip(estimates.index, block):
+        label, printed = line.split()[:2]
+        assert label == name
+        decimals = len(printed.split(".")[1]) if "." in printed else 0
+        assert abs(estimates.loc[name, "Estimate"] - float(printed)) <= 0.5 * 10 ** -decimals

@@ -77,9 +77,10 @@ with panel.guarded("profile"):
             st.info(note, icon=":material/show_chart:")
         for w in prof.warnings:
             st.warning(w)
-        with st.expander("The same in R"):
-            st.code(f"pr <- profile({name})\nlattice::xyplot(pr)   # the zeta plots\nconfint(pr)\n"
-                    f"confint({name}, method = \"Wald\")", language="r")
+        with on_demand("The same in R", "inf_profile_r") as shown:
+            if shown:
+                st.code(f"pr <- profile({name})\nlattice::xyplot(pr)   # the zeta plots\nconfint(pr)\n"
+                        f"confint({name}, method = \"Wald\")", language="r")
 
 st.header("How much variance is explained? ICC and R²")
 with panel.guarded("ICC or R²"):
@@ -93,7 +94,10 @@ with panel.guarded("ICC or R²"):
     m2.metric("ICC (unadjusted)", "NA" if ex.icc_unadjusted is None else f"{ex.icc_unadjusted:.3f}")
     m3.metric("R² marginal", f"{ex.r2_marginal:.3f}")
     m4.metric("R² conditional", "NA" if ex.r2_conditional is None else f"{ex.r2_conditional:.3f}")
-    st.code(f"library(performance)\nicc({name}); icc({name}, by_group = TRUE)\nr2_nakagawa({name})", language="r")
+    with on_demand("The same in R", "inf_r2_r") as shown:
+        if shown:
+            st.code(f"library(performance)\nicc({name}); icc({name}, by_group = TRUE)\nr2_nakagawa({name})",
+                    language="r")
 
 st.header("Predictions over time, with their uncertainty")
 with panel.guarded("predictions"):

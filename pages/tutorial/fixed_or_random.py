@@ -180,14 +180,15 @@ fewer the groups, the larger the difference — and the stronger the case for RE
     with on_demand("The estimates of every replicate", "fr_estimates") as shown:
         if shown:
             st.dataframe(frame, hide_index=True)
-    with st.expander("One replicate in R"):
-        st.code("library(lme4)\nset.seed(1)  # R's generator: other numbers than here, the same distribution\n"
-                f"J <- {groups}; n <- {per_group}\n"
-                "group <- factor(rep(seq_len(J), each = n))\n"
-                f"y <- {design.mean:g} + rnorm(J, 0, {sd_group:g})[group] + rnorm(J * n, 0, {sd_resid:g})\n"
-                f"summary(lm({LM_FORMULA}))\n"
-                f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
-                f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
+    with on_demand("One replicate in R", "fr_r") as shown:
+        if shown:
+            st.code("library(lme4)\nset.seed(1)  # R's generator: other numbers than here, the same distribution\n"
+                    f"J <- {groups}; n <- {per_group}\n"
+                    "group <- factor(rep(seq_len(J), each = n))\n"
+                    f"y <- {design.mean:g} + rnorm(J, 0, {sd_group:g})[group] + rnorm(J * n, 0, {sd_resid:g})\n"
+                    f"summary(lm({LM_FORMULA}))\n"
+                    f"fit <- lmer({LMER_FORMULA}); summary(fit); isSingular(fit)\n"
+                    f"summary(lmer({LMER_FORMULA}, REML = FALSE))", language="r")
 
 
 show_results()

@@ -9,7 +9,7 @@ from ui import exercises
 from ui import mixed as ui
 from ui.downloads import r_code
 from ui.tables import text_table
-from ui.widgets import show_chart
+from ui.widgets import on_demand, show_chart
 
 st.title("Random effects & the LMM")
 st.markdown(
@@ -75,12 +75,13 @@ else:
     else:
         st.caption("The chosen model has no random intercept for FamID, so there are no family "
                    "predictions to set beside lm's contrasts.")
-    with st.expander("summary(LMod2): the linear model with FamID as a factor", expanded=False):
-        st.code(lmfit.summary(), language=None)
-        r_call, py_call = mb.lm_calls(lm_formula, lm_data, "LMod2")
-        a, b = st.columns(2)
-        with a:
-            r_code(r_call, "re_lm_r")
-        b.code(py_call, language="python")
+    with on_demand("summary(LMod2): the linear model with FamID as a factor", "re_lmod2") as shown:
+        if shown:
+            st.code(lmfit.summary(), language=None)
+            r_call, py_call = mb.lm_calls(lm_formula, lm_data, "LMod2")
+            a, b = st.columns(2)
+            with a:
+                r_code(r_call, "re_lm_r")
+            b.code(py_call, language="python")
 
 exercises.show("random_effects", fit=exercises.fit_of(outcome), name=name)

@@ -120,10 +120,10 @@ def _newton_start(prob: LmerProblem, fn: Callable[[np.ndarray], float], x0: np.n
     is lower than lme4's start (lib.engine.moment_start), else lme4's; both evaluations traced."""
     if not intercepts_only(prob.blocks):
         return x0
-    starts = [x0, moment_start(prob.blocks, prob.X, prob.y)]
-    for x in starts:
-        trace.append(("start", fn(x), x.copy()))
-    return starts[int(trace[-1][1] < trace[-2][1])]
+    x1 = moment_start(prob.blocks, prob.X, prob.y)
+    f0, f1 = fn(x0), fn(x1)
+    trace += [("start", f0, x0.copy()), ("start", f1, x1.copy())]
+    return x1 if f1 < f0 else x0
 
 
 def lme4_stop(prob: LmerProblem, REML: bool) -> OptResult:

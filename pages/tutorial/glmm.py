@@ -101,8 +101,8 @@ with tables_tab:
             "z value": st.column_config.NumberColumn(format="%.3f")})
         if g.family.link in ("logit", "log"):
             st.markdown(f"**The same as {ratio_words}** (exp of the estimates, 95% Wald limits)")
-            st.dataframe(gp.ratio_table(g), column_config={
-                c: st.column_config.NumberColumn(format="%.4f") for c in gp.ratio_table(g).columns})
+            ratios = gp.ratio_table(g)
+            st.dataframe(ratios, column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ratios})
         else:
             st.info("With the probit link the estimates are shifts on the standard-normal scale; "
                     "exp() of them is not an odds ratio. Choose the logit link for odds ratios.")

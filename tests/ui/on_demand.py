@@ -8,14 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 def on_demand_keys(at: AppTest) -> set[str]:
     """The keys of the keyed expanders on the page (on_demand's always have one)."""
-    keys: set[str] = set()
-
-    def walk(node) -> None:
-        for child in getattr(node, "children", {}).values():
-            if getattr(child, "type", "") == "expander" and child.proto.id:
-                keys.add(user_key_from_element_id(child.proto.id))
-            walk(child)
-    walk(at._tree)
+    keys = {user_key_from_element_id(e.proto.id) for e in at.expander if e.proto.id}
     return {k for k in keys if k}
 
 

@@ -48,10 +48,15 @@ def open_data_select(tab) -> None:
 
 
 def data_options(tab) -> list[str]:
-    open_data_select(tab)
-    options = tab.get_by_role("option").all_inner_texts()
-    tab.keyboard.press("Escape")
-    return options
+    """The Data selectbox's options, read again if a late rerun (the fit's result arriving) closed the list
+    between its opening and the reading (seen on CI: an empty list)."""
+    for _ in range(10):
+        open_data_select(tab)
+        options = tab.get_by_role("option").all_inner_texts()
+        tab.keyboard.press("Escape")
+        if options:
+            return options
+    return []
 
 
 def files_holding(marker: bytes, since: float) -> list[Path]:

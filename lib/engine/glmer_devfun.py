@@ -12,7 +12,7 @@ from lib.engine.pirls import GlmResponse, Pirls
 TOL_PWRSS = 1e-7  # lme4's tolPwrss
 EXACT_ETA_TOL = 1e-13  # PIRLS until an iteration moves the linear predictor less: round-off (the finish)
 # Stage 1 only finds the Laplace stage's start: PIRLS stopped at a move of 1e-6 leaves the criterion
-# ~1e-6 off at most, far below what BOBYQA resolves there (1e-3 of its first step)
+# ~1e-6 off at most, far below what BOBYQA resolves there (STAGE1_RHOEND of its first step)
 STAGE1_ETA_TOL = 1e-6
 
 @dataclass
@@ -33,39 +33,51 @@ def ghrule(k: int) -> np.ndarray:
 class ModeHistory:
     """The conditional modes (and fixed effects, in stage 1) at recent evaluations, by parameters,
     to start PIRLS near the answer: from the nearest earlier point, moved along each coordinate
-    in which it differs by the slope seen between two earlier points that differ in that
-    coordinate alone. deriv12's points x +- d e_i +- d e_j then start O(d^2) from their modes (a
-    PIRLS iteration fewer than from a neighbour O(d) away)."""
+    in which it differs by the latest slope seen between two points that differ in that coordinate
+    alone. deriv12's points x +- d e_i +- d e_j then start O(d^2) from their modes (a PIRLS
+    iteration fewer than from a neighbour O(d) away): x - d e_i on the slope from x to x + d e_i,
+    x + d e_i + d e_j from x + d e_i on the slope from x to x + d e_j."""
 
     SIZE = 400
 
     def __init__(self):
         self.pars: dict[bool, np.ndarray] = {}  # by with_beta: the points, one a row
         self.modes: dict[bool, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.slopes: dict[bool, dict[int, tuple[np.ndarray, np.ndarray]]] = {}  # by coordinate
 
     def remember(self, pars: np.ndarray, with_beta: bool, pirls: Pirls) -> None:
         X = self.pars.get(with_beta)
+        mode = (pirls.delu.copy(), pirls.delb.copy())
+        if X is not None and X.shape[1] == len(pars):
+            self._slopes_to(pars, mode, with_beta)
         self.pars[with_beta] = np.vstack([X[-self.SIZE + 1:], pars]) if X is not None else np.array([pars], float)
         modes = self.modes.setdefault(with_beta, [])
-        modes.append((pirls.delu.copy(), pirls.delb.copy()))
+        modes.append(mode)
         del modes[:-self.SIZE]
+
+    def _slopes_to(self, pars: np.ndarray, mode: tuple[np.ndarray, np.ndarray], with_beta: bool) -> None:
+        """The slopes from the latest earlier point that differs from `pars` in one coordinate alone."""
+        apart = self.pars[with_beta] != pars
+        lone = np.flatnonzero(apart.sum(axis=1) == 1)
+        if len(lone):
+            r = lone[-1]
+            j = int(np.flatnonzero(apart[r])[0])
+            (u0, b0), dx = self.modes[with_beta][r], pars[j] - self.pars[with_beta][r, j]
+            self.slopes.setdefault(with_beta, {})[j] = ((mode[0] - u0) / dx, (mode[1] - b0) / dx)
 
     def predict(self, pars: np.ndarray, with_beta: bool) -> tuple[np.ndarray, np.ndarray] | None:
         X = self.pars.get(with_beta)
         if X is None or X.shape[1] != len(pars):
             return None
-        modes = self.modes[with_beta]
         base = np.lexsort((np.abs(X - pars).sum(axis=1), (X != pars).sum(axis=1)))[0]
-        x0, (u0, b0) = X[base], modes[base]
-        apart = X != x0
-        alone = apart.sum(axis=1) == 1
+        u0, b0 = self.modes[with_beta][base]
         u, b = u0.copy(), b0.copy()
-        for j in np.flatnonzero(x0 != pars):
-            lone = np.flatnonzero(apart[:, j] & alone)
-            if len(lone):
-                t = (pars[j] - x0[j]) / (X[lone[-1], j] - x0[j])
-                u += t * (modes[lone[-1]][0] - u0)
-                b += t * (modes[lone[-1]][1] - b0)
+        slopes = self.slopes.get(with_beta, {})
+        for j in np.flatnonzero(X[base] != pars):
+            if j in slopes:
+                du, db = slopes[j]
+                u += (pars[j] - X[base, j]) * du
+                b += (pars[j] - X[base, j]) * db
         return u, b
 
 

@@ -159,15 +159,18 @@ class _PairLists:
     matrix-vector product: P @ vec(W), P[target, (j, c, d)] = the product for that pair.
     """
 
-    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int, rows: np.ndarray | None = None):
+        """Pairs of C's entries in `rows` (a mask over C's rows; None: all)."""
         self.m = m
         # the rows each level meets ("slots", sorted by level, then row) and where each of the
         # level's k1 columns holds its entry in C.data (C.nnz: a structural zero, see `products`)
         col = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))
-        keys, slot_of = np.unique((col // k1) * m + C.indices, return_inverse=True)
+        kept = np.arange(C.nnz) if rows is None else np.flatnonzero(rows[C.indices])
+        col = col[kept]
+        keys, slot_of = np.unique((col // k1) * m + C.indices[kept], return_inverse=True)
         level, row = keys // m, keys % m
         at = np.full((len(keys), k1), C.nnz)
-        at[slot_of, col % k1] = np.arange(C.nnz)
+        at[slot_of, col % k1] = kept
         # every pair of slots a <= b of one level, level by level
         count = np.searchsorted(level, level, side="right") - np.arange(len(keys))  # slots b >= a
         a = np.repeat(np.arange(len(keys)), count)
@@ -204,31 +207,110 @@ class _PairLists:
         return out
 
 
+# A row of C (a trailing random effect, X's or y's column) met by at least this share of the first
+# term's levels is "dense": where C's values change with every PIRLS iteration (glmer), C W C''s
+# entries in its row and column come from one sparse-times-dense product, and pair lists only join
+# the other rows, since their products are made anew each time (crossed70k's binomial: 2.8M pairs
+# in all, 0.83M between sparse rows: 12 -> 4 ms; X, y and a 30-level factor make the rest). Where C
+# is made once (lmer), all pairs' products are made once too and the split would not pay.
+_DENSE_ROW_FILL = 0.125
+
+
+@dataclass(frozen=True)
+class _DenseRows:
+    """C's rows that most levels meet, where their entries sit in C.data and in the (rows x q1) block
+    Cd of C they make; the pair lists among the other rows."""
+
+    rows: np.ndarray
+    pos: np.ndarray
+    at: np.ndarray
+    sparse: _PairLists
+
+    def block(self, data: np.ndarray, q1: int) -> np.ndarray:
+        Cd = np.zeros((len(self.rows), q1))
+        Cd.ravel()[self.at] = data[self.pos]
+        return Cd
+
+
+class _RowSplit:
+    """The symbolic analysis of C's pattern: pair lists over all rows, or C's rows split into sparse
+    ones and dense ones (_DenseRows); each made when first asked."""
+
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int):
+        self.C_pattern, self.m, self.n1, self.k1 = C, m, n1, k1
+        self._all: _PairLists | None = None
+        self._split: _DenseRows | None = None
+
+    @property
+    def all(self) -> _PairLists:
+        if self._all is None:
+            self._all = _PairLists(self.C_pattern, self.m, self.n1, self.k1)
+        return self._all
+
+    @property
+    def split(self) -> _DenseRows:
+        if self._split is None:
+            C = self.C_pattern
+            dense = np.bincount(C.indices, minlength=self.m) / C.shape[1] >= _DENSE_ROW_FILL
+            pos = np.flatnonzero(dense[C.indices])
+            col = np.repeat(np.arange(C.shape[1]), np.diff(C.indptr))[pos]
+            at = (np.cumsum(dense) - 1)[C.indices[pos]] * C.shape[1] + col
+            self._split = _DenseRows(np.flatnonzero(dense), pos, at,
+                                     _PairLists(C, self.m, self.n1, self.k1, ~dense))
+        return self._split
+
+
 class _SparseCoupling:
     """C sparse; C W C' by products precomputed once per pair of rows sharing a level.
 
     The pair lists are the symbolic analysis reused across theta and across weights:
     which entries of the trailing block each level touches never changes, only the
     weights W_j (per theta) and the values of C (per set of observation weights) do.
+    Reweighted, rows of C that most levels meet take a sparse-times-dense product instead
+    (_DENSE_ROW_FILL).
     """
 
-    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int, pairs: _PairLists | None = None):
+    def __init__(self, C: sp.csc_matrix, m: int, n1: int, k1: int, lists: _RowSplit | None = None,
+                 by_rows: bool = False):
         self.C, self.m, self.n1, self.k1 = C, m, n1, k1
-        self.pairs = pr = pairs or _PairLists(C, m, n1, k1)
-        self.P = sp.csr_matrix((pr.products(C.data), pr.windex, pr.indptr), shape=pr.shape)
+        self.lists = lists or _RowSplit(C, m, n1, k1)
+        self.by_rows = by_rows
+        self.P = self._products(self.lists.split.sparse if by_rows else self.lists.all)
+        self._P_all = None if by_rows else self.P
+
+    def _products(self, pr: _PairLists) -> sp.csr_matrix:
+        return sp.csr_matrix((pr.products(self.C.data), pr.windex, pr.indptr), shape=pr.shape)
 
     def reweighted(self, data: np.ndarray) -> "_SparseCoupling":
-        """The same pair lists for new values of C's stored entries."""
+        """The same symbolic analysis for new values of C's stored entries."""
         C = sp.csc_matrix((data, self.C.indices, self.C.indptr), shape=self.C.shape)
-        return _SparseCoupling(C, self.m, self.n1, self.k1, self.pairs)
+        return _SparseCoupling(C, self.m, self.n1, self.k1, self.lists, by_rows=True)
 
     def gram(self, B: np.ndarray) -> np.ndarray:
-        values = self.P @ (B @ B.transpose(0, 2, 1)).ravel()
-        pr = self.pairs
+        W = B @ B.transpose(0, 2, 1)
+        values = self.P @ W.ravel()
+        pr = self.lists.split.sparse if self.by_rows else self.lists.all
         out = np.zeros(self.m * self.m)
         out[pr.entries] = values
         out[pr.mirrored] = values
-        return out.reshape(self.m, self.m)
+        out = out.reshape(self.m, self.m)
+        if self.by_rows:
+            self._dense_rows_of_gram(W, out)
+        return out
+
+    def _dense_rows_of_gram(self, W: np.ndarray, out: np.ndarray) -> None:
+        """C W C''s rows and columns of the dense rows: C W Cd' for their block Cd of C."""
+        d = self.lists.split
+        if not len(d.rows):
+            return
+        Cd = d.block(self.C.data, self.n1 * self.k1)
+        if self.k1 == 1:
+            CdW = Cd * W[:, 0, 0]
+        else:
+            CdW = np.einsum("rja,jab->rjb", Cd.reshape(len(d.rows), self.n1, self.k1), W).reshape(Cd.shape)
+        Gd = self.C @ CdW.T
+        out[:, d.rows] = Gd
+        out[d.rows, :] = Gd.T
 
     def matrix(self, B: np.ndarray) -> np.ndarray:
         n1 = B.shape[0]
@@ -245,18 +327,20 @@ class _SparseCoupling:
 
     def level_forms(self, K: np.ndarray) -> np.ndarray:
         """C_j' K C_j for every level j of the first term (levels, k1, k1), K symmetric m x m:
-        the pair lists read backwards (P' where gram uses P)."""
-        return self._forms(K.ravel()[self.pairs.entries])
+        the pair lists over all rows read backwards (P' where gram uses P)."""
+        return self._forms(K.ravel()[self.lists.all.entries])
 
     def level_forms_lower(self, Kl: np.ndarray, g: np.ndarray) -> np.ndarray:
         """level_forms(diag(g) K diag(g)) from K's lower triangle Kl, with no m x m temporary."""
-        pr = self.pairs
+        pr = self.lists.all
         # Kl.T[r, c] = Kl[c, r], the lower triangle; Kl.T is contiguous for potri's Fortran-ordered
         # Kl, so this reads it without copying m x m
         return self._forms(Kl.T.ravel()[pr.entries] * g[pr.upper_row] * g[pr.upper_col])
 
     def _forms(self, values: np.ndarray) -> np.ndarray:
-        half = (self.P.T @ (values * self.pairs.twice)).reshape(self.n1, self.k1, self.k1)
+        if self._P_all is None:
+            self._P_all = self._products(self.lists.all)
+        half = (self._P_all.T @ (values * self.lists.all.twice)).reshape(self.n1, self.k1, self.k1)
         return (half + half.transpose(0, 2, 1)) / 2
 
 

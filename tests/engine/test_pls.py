@@ -296,3 +296,26 @@ def test_a_fit_through_the_pair_lists_reaches_the_dense_fits_optimum(monkeypatch
     dense = lmer(formula, load_prepared())
     assert not pairs.problem.system.dense and dense.problem.system.dense
     assert abs(pairs.reml_criterion - dense.reml_criterion) <= CRIT_TOL
+
+
+def test_rows_most_levels_meet_leave_the_pair_lists(monkeypatch):
+    """Reweighted (glmer's PIRLS), a sparse coupling joins only the rows few levels meet by pair lists
+    and takes the rows most levels meet (X, y, a 3-level factor) as a dense block: the factor is still
+    the dense solution (tolerances: _check's, round-off of these sizes)."""
+    monkeypatch.setattr(pls, "_DENSE_LIMIT", 0)
+    rng = np.random.default_rng(5)
+    n = 600
+    df = pd.DataFrame({"y": rng.standard_normal(n), "x": rng.standard_normal(n),
+                       "g1": pd.Categorical(rng.integers(0, 200, n)),  # the first term: 3 rows a level ...
+                       "g2": pd.Categorical(rng.integers(0, 100, n)),  # ... meet ~3% of g2's levels
+                       "g3": pd.Categorical(rng.integers(0, 3, n))})  # ... and ~70% of g3's
+    f = parse_formula("y ~ x + (1 + x | g1) + (1 | g2) + (1 | g3)", list(df.columns))
+    X, _, _ = linear_design(f.fixed, df)
+    blocks, y = make_blocks(f.random, df), df["y"].to_numpy()
+    system = pls.PlsSystem(blocks, X, y)
+    w, z = rng.uniform(0.05, 2.0, n), rng.standard_normal(n)
+    system.reweight(w, z)
+    split, q2 = system.coupling.lists.split, 100
+    assert system.coupling.by_rows and list(split.rows) == list(range(q2, system.m))  # g3's, X's, y's
+    assert 0 < len(split.sparse.entries) and np.all(split.sparse.entries // system.m < q2)
+    _check(system, blocks, X, z, w, _theta(blocks, rng))

